@@ -1,0 +1,258 @@
+// Public entry points: argument validation, ISA detection and dispatch, the bandwidth probe.
+#include "kernels/packed/packed.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "kernels/packed/internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+namespace as::packed {
+namespace {
+
+// ---- ISA detection (cpuid + the OS's saved register state) ----
+struct CpuFeatures {
+  bool avx2 = false, avx512 = false;
+};
+
+CpuFeatures detect() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = c & (1u << 27), fma = c & (1u << 12), f16c = c & (1u << 29);
+  if (!osxsave) return f;
+  unsigned xlo, xhi;
+  __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+  const bool os_avx = (xlo & 0x6u) == 0x6u;       // SSE + AVX state
+  const bool os_avx512 = (xlo & 0xE6u) == 0xE6u;  // + opmask, ZMM_Hi256, Hi16_ZMM
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  const bool avx2 = b & (1u << 5);
+  const bool avx512f = b & (1u << 16), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
+  const bool vnni = c & (1u << 11);
+  f.avx2 = os_avx && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && os_avx512 && avx512f && avx512bw && avx512vl && vnni;
+#endif
+  return f;
+}
+
+const CpuFeatures& cpu() {
+  static const CpuFeatures f = detect();
+  return f;
+}
+
+const QuantTypeTraits& checked_traits(QuantType t) {
+  const int i = int(t);
+  as::check(i >= 0 && i < kNumQuantTypes, "packed: unknown quant type id " + std::to_string(i));
+  return quant_types()[size_t(i)];
+}
+
+std::string shape_str(int64_t N, int64_t K) { return "N=" + std::to_string(N) + ", K=" + std::to_string(K); }
+
+void check_k(const QuantTypeTraits& tr, int64_t K, const char* what, const std::string& shape) {
+  as::check(K > 0 && K % tr.block_size == 0,
+            std::string("packed ") + what + ": type " + tr.name + " needs K to be a positive multiple of " +
+                std::to_string(tr.block_size) + " (" + shape + ")");
+}
+
+void check_matmul(const QuantTypeTraits& tr, const char* what, const uint8_t* W, int64_t N, int64_t K,
+                  const float* X, int64_t M, const float* Y) {
+  const std::string shape = "M=" + std::to_string(M) + ", " + shape_str(N, K);
+  check_k(tr, K, what, shape);
+  as::check(N >= 1 && M >= 1, std::string("packed ") + what + ": type " + tr.name + " needs N >= 1 and M >= 1 (" +
+                                  shape + ")");
+  as::check(W && X && Y, std::string("packed ") + what + ": type " + tr.name + " got a null pointer (" + shape + ")");
+}
+
+}  // namespace
+
+const QuantTypeTraits& quant_type(QuantType t) { return checked_traits(t); }
+
+std::string quant_type_names() {
+  std::string s;
+  for (const auto& tr : quant_types()) s += (s.empty() ? "" : ", ") + std::string(tr.name);
+  return s;
+}
+
+QuantType quant_type_from_name(std::string_view name) {
+  for (const auto& tr : quant_types())
+    if (name == tr.name) return tr.type;
+  throw as::Error("packed: unknown quant type '" + std::string(name) + "' (known: " + quant_type_names() + ")");
+}
+
+size_t packed_row_bytes(QuantType t, int64_t K) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  check_k(tr, K, "packed_row_bytes", "K=" + std::to_string(K));
+  return size_t(detail::row_bytes_of(tr, K));
+}
+
+size_t packed_bytes(QuantType t, int64_t N, int64_t K) {
+  as::check(N >= 0, "packed_bytes: negative N (" + shape_str(N, K) + ")");
+  return size_t(N) * packed_row_bytes(t, K);
+}
+
+double bits_per_weight(QuantType t, int64_t K) { return 8.0 * double(packed_row_bytes(t, K)) / double(K); }
+
+void quantize_rows(QuantType t, const float* W, int64_t N, int64_t K, uint8_t* out) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  check_k(tr, K, "quantize_rows", shape_str(N, K));
+  as::check(N >= 0 && (N == 0 || (W && out)), std::string("packed quantize_rows: type ") + tr.name +
+                                                  " got a null pointer or negative N (" + shape_str(N, K) + ")");
+  const int64_t rb = detail::row_bytes_of(tr, K);
+  detail::parallel_ranges(N, 16, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) tr.quantize_row(W + n * K, K, out + n * rb);
+  });
+}
+
+void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, float* out) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  check_k(tr, K, "dequantize_rows", shape_str(N, K));
+  as::check(N >= 0 && (N == 0 || (packed && out)), std::string("packed dequantize_rows: type ") + tr.name +
+                                                       " got a null pointer or negative N (" + shape_str(N, K) + ")");
+  const int64_t rb = detail::row_bytes_of(tr, K);
+  detail::parallel_ranges(N, 64, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) tr.dequantize_row(packed + n * rb, K, out + n * K);
+  });
+}
+
+bool isa_available(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar:
+    case Isa::Best: return true;
+    case Isa::Avx2: return cpu().avx2;
+    case Isa::Avx512: return cpu().avx512;
+  }
+  return false;
+}
+
+Isa best_isa() {
+  static const Isa best = [] {
+    Isa b = cpu().avx512 ? Isa::Avx512 : cpu().avx2 ? Isa::Avx2 : Isa::Scalar;
+    // ANGELSLIM_PACKED_ISA=scalar|avx2|avx512 caps the choice (for comparisons and debugging).
+    if (const char* e = std::getenv("ANGELSLIM_PACKED_ISA")) {
+      const Isa cap = isa_from_name(e);
+      if (cap != Isa::Best && int(cap) < int(b)) b = cap;
+    }
+    return b;
+  }();
+  return best;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+    case Isa::Best: return "best";
+  }
+  return "?";
+}
+
+Isa isa_from_name(std::string_view name) {
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Best})
+    if (name == isa_name(i)) return i;
+  throw as::Error("packed: unknown ISA '" + std::string(name) + "' (known: scalar, avx2, avx512, best)");
+}
+
+Isa resolve_isa(Isa isa) {
+  if (isa == Isa::Best) return best_isa();
+  as::check(int(isa) >= 0 && int(isa) < kNumIsas, "packed: bad ISA id " + std::to_string(int(isa)));
+  as::check(isa_available(isa), std::string("packed: ISA ") + isa_name(isa) + " is not supported by this CPU");
+  return isa;
+}
+
+void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  check_matmul(tr, "gemm", packed, N, K, X, M, Y);
+  const IsaKernels& k = tr.kernels[int(resolve_isa(isa))];
+  if (M == 1) k.gemv(packed, N, K, X, Y);
+  else k.gemm(packed, N, K, X, M, Y);
+}
+
+void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y, Isa isa) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  check_matmul(tr, "gemv", packed, N, K, x, 1, y);
+  tr.kernels[int(resolve_isa(isa))].gemv(packed, N, K, x, y);
+}
+
+float dot(QuantType t, const uint8_t* row, const float* x, int64_t K, Isa isa) {
+  const QuantTypeTraits& tr = checked_traits(t);
+  float y = 0.0f;
+  check_matmul(tr, "dot", row, 1, K, x, 1, &y);
+  return tr.kernels[int(resolve_isa(isa))].dot(row, x, K);
+}
+
+// ---- read bandwidth ----
+namespace {
+
+uint64_t sum_scalar(const uint64_t* p, size_t n) {
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i + 4 <= n; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+  return s0 + s1 + s2 + s3;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t sum_avx2(const uint64_t* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  const __m256i* v = reinterpret_cast<const __m256i*>(p);
+  for (size_t i = 0; i + 16 <= n; i += 16, v += 4) {
+    a0 = _mm256_add_epi64(a0, _mm256_load_si256(v));
+    a1 = _mm256_add_epi64(a1, _mm256_load_si256(v + 1));
+    a2 = _mm256_add_epi64(a2, _mm256_load_si256(v + 2));
+    a3 = _mm256_add_epi64(a3, _mm256_load_si256(v + 3));
+  }
+  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  alignas(32) uint64_t t[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t), s);
+  return t[0] + t[1] + t[2] + t[3];
+}
+#endif
+
+}  // namespace
+
+double measure_read_bandwidth_gbs(size_t bytes, int reps) {
+  as::check(bytes >= (size_t(1) << 20) && reps >= 1, "measure_read_bandwidth_gbs: needs >= 1 MiB and reps >= 1");
+  const size_t n = bytes / 8 / 64 * 64;  // uint64 words, a whole number of 512-byte lines per thread chunk
+  struct Free {
+    void operator()(uint64_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint64_t, Free> buf(static_cast<uint64_t*>(std::aligned_alloc(64, n * 8)));
+  as::check(buf != nullptr, "measure_read_bandwidth_gbs: out of memory");
+  uint64_t* p = buf.get();
+  const int64_t chunks = num_threads();
+  const size_t per = n / size_t(chunks) / 64 * 64;
+  // First touch from the threads that will read (and to make the pages real).
+  detail::parallel_for(chunks, [&](int64_t c) {
+    for (size_t i = 0; i < per; ++i) p[size_t(c) * per + i] = i;
+  });
+  const bool avx2 = isa_available(Isa::Avx2);
+  std::atomic<uint64_t> sink{0};
+  double best = 0.0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    detail::parallel_for(chunks, [&](int64_t c) {
+      const uint64_t* q = p + size_t(c) * per;
+#if defined(__x86_64__)
+      const uint64_t s = avx2 ? sum_avx2(q, per) : sum_scalar(q, per);
+#else
+      const uint64_t s = sum_scalar(q, per);
+      (void)avx2;
+#endif
+      sink.fetch_add(s, std::memory_order_relaxed);
+    });
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, double(per * size_t(chunks) * 8) / sec / 1e9);
+  }
+  return sink.load() == 0xdeadbeef ? best + 1e-12 : best;  // keep the sums alive
+}
+
+}  // namespace as::packed

@@ -1,0 +1,113 @@
+// Packed low-bit weight formats and their CPU matmul kernels (torch-free, raw pointers).
+//
+// One traits row per QuantType (see formats.h for the byte layouts): block geometry, the reference
+// quantizer / dequantizer, and dot / GEMV / GEMM entry points for each ISA (scalar, AVX2,
+// AVX-512). The public functions below validate their arguments (throwing as::Error that names
+// the type and the shape) and then dispatch; the traits' function pointers do no validation.
+//
+// Kernels: activations are quantized once per row to int8 in blocks of the weight type's block
+// size (scale = max|x| / 127, round to nearest even) and multiplied with integer dot products
+// (AVX2 vpmaddubsw, AVX-512 VNNI vpdpbusd); fp8_pc instead dequantizes the weights and runs fp32
+// FMAs on the fp32 activations. M == 1 (decode) uses fused decode+dot GEMV kernels; large M uses
+// a tiled GEMM that decodes each tile of weight rows once. Output rows are split over a small
+// thread pool (2 threads unless set_num_threads says otherwise).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace as::packed {
+
+enum class QuantType : uint8_t {
+  Q8_G32,
+  Q4_G32,
+  Q4_G128,
+  Q4Z_G32,
+  Q4Z_G128,
+  FP8_PC,
+  SEQ2_G128,
+  SEQ2_PC,
+  TERN2_G128,
+  TERN2_PC,
+  TERN167_PC,
+  SHERRY125_G128,
+  SHERRY125_PC,
+};
+constexpr int kNumQuantTypes = 13;
+
+enum class Isa : uint8_t { Scalar = 0, Avx2 = 1, Avx512 = 2, Best = 3 };
+constexpr int kNumIsas = 3;  // Scalar, Avx2, Avx512 (Best resolves to one of them)
+
+// One packed row (K weights) -> y = sum_k w[k] * x[k].
+using DotFn = float (*)(const uint8_t* row, const float* x, int64_t K);
+// y[N] = W[N, K] . x[K].
+using GemvFn = void (*)(const uint8_t* W, int64_t N, int64_t K, const float* x, float* y);
+// Y[M, N] = X[M, K] . W[N, K]^T (row-major X and Y).
+using GemmFn = void (*)(const uint8_t* W, int64_t N, int64_t K, const float* X, int64_t M,
+                        float* Y);
+// Reference codecs for one row of K weights.
+using QuantizeRowFn = void (*)(const float* w, int64_t K, uint8_t* out);
+using DequantizeRowFn = void (*)(const uint8_t* row, int64_t K, float* out);
+
+struct IsaKernels {
+  DotFn dot = nullptr;
+  GemvFn gemv = nullptr;
+  GemmFn gemm = nullptr;
+};
+
+struct QuantTypeTraits {
+  QuantType type;
+  const char* name;         // e.g. "tern2_g128"
+  const char* description;  // one line
+  int block_size;           // weights per block; K must be a multiple of it
+  int block_bytes;          // bytes per block
+  int row_header_bytes;     // 4 (fp32 row scale) for per-channel types, else 0
+  double bits_per_weight;   // 8 * block_bytes / block_size (the row header is not included)
+  QuantizeRowFn quantize_row;
+  DequantizeRowFn dequantize_row;
+  IsaKernels kernels[kNumIsas];  // indexed by Isa::Scalar / Avx2 / Avx512
+};
+
+// ---- type table ----
+const QuantTypeTraits& quant_type(QuantType t);
+const std::vector<QuantTypeTraits>& quant_types();  // every row, in enum order
+// Throws as::Error listing the known names.
+QuantType quant_type_from_name(std::string_view name);
+std::string quant_type_names();  // "q8_g32, q4_g32, ..."
+
+// Bytes of one packed row / a whole N x K matrix. Throws if K is not a multiple of the block size.
+size_t packed_row_bytes(QuantType t, int64_t K);
+size_t packed_bytes(QuantType t, int64_t N, int64_t K);
+// Effective bits per weight of a row of length K (row header included).
+double bits_per_weight(QuantType t, int64_t K);
+
+// ---- reference codecs (whole matrix, row by row) ----
+void quantize_rows(QuantType t, const float* W, int64_t N, int64_t K, uint8_t* out);
+void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, float* out);
+
+// ---- matmul ----
+// Y[M, N] = X[M, K] . W^T with W the packed N x K matrix. M == 1 is GEMV.
+void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* X, int64_t M,
+          float* Y, Isa isa = Isa::Best);
+void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y,
+          Isa isa = Isa::Best);
+float dot(QuantType t, const uint8_t* row, const float* x, int64_t K, Isa isa = Isa::Best);
+
+// ---- ISA ----
+bool isa_available(Isa isa);  // Best and Scalar are always available
+Isa best_isa();               // the widest available
+Isa resolve_isa(Isa isa);     // Best -> best_isa(); throws if `isa` is not available
+const char* isa_name(Isa isa);
+Isa isa_from_name(std::string_view name);  // "scalar", "avx2", "avx512", "best"
+
+// ---- threads ----
+void set_num_threads(int n);  // >= 1; default 2
+int num_threads();
+
+// Read bandwidth of main memory in GB/s (1e9 bytes/s): num_threads() threads stream a buffer of
+// `bytes` (default 256 MiB, far above any LLC here); best of `reps` passes.
+double measure_read_bandwidth_gbs(size_t bytes = size_t(256) << 20, int reps = 3);
+
+}  // namespace as::packed
