@@ -18,6 +18,7 @@
 #include "io/tokenizer/pretokenizer.h"
 #include "io/tokenizer/string_map.h"
 #include "io/tokenizer/unicode.h"
+#include "io/tokenizer/word_cache.h"
 
 namespace as::tok {
 namespace {
@@ -102,11 +103,12 @@ class BpeJsonTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text) const override {
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 3 + 8);
+    WordCache::Table& cache = cache_.table();
     size_t pos = 0;
     while (pos < text.size()) {
       const auto m = added_.find(text, pos);
       const size_t end = m.pos == std::string_view::npos ? text.size() : m.pos;
-      if (end > pos) encode_span(text.substr(pos, end - pos), ids);
+      if (end > pos) encode_span(text.substr(pos, end - pos), cache, ids);
       if (m.pos == std::string_view::npos) break;
       ids.push_back(m.id);
       pos = m.pos + m.len;
@@ -323,7 +325,7 @@ class BpeJsonTokenizer final : public Tokenizer {
     add_bos_ = bos_ >= 0 && add_bos_cfg.value_or(template_bos || bos_ >= 0);
   }
 
-  void encode_span(std::string_view span, std::vector<int32_t>& ids) const {
+  void encode_span(std::string_view span, WordCache::Table& cache, std::vector<int32_t>& ids) const {
     std::string normalized, prefixed;
     if (nfc_ && !is_ascii(span)) {
       normalized = nfc(span);
@@ -336,7 +338,7 @@ class BpeJsonTokenizer final : public Tokenizer {
       span = prefixed;
     }
     if (!split_) {
-      encode_word(span, ids);
+      encode_word(span, cache, ids);
       return;
     }
     thread_local std::vector<uint32_t> ends;
@@ -344,12 +346,12 @@ class BpeJsonTokenizer final : public Tokenizer {
     split_pretokens(rules_, span, ends);
     uint32_t start = 0;
     for (uint32_t end : ends) {
-      encode_word(span.substr(start, end - start), ids);
+      encode_word(span.substr(start, end - start), cache, ids);
       start = end;
     }
   }
 
-  void encode_word(std::string_view w, std::vector<int32_t>& ids) const {
+  void encode_word(std::string_view w, WordCache::Table& cache, std::vector<int32_t>& ids) const {
     if (w.empty()) return;
     if (w.size() == 1) {
       ids.push_back(byte_id_[static_cast<unsigned char>(w[0])]);
@@ -362,6 +364,7 @@ class BpeJsonTokenizer final : public Tokenizer {
         return;
       }
     }
+    if (cache.get(w, ids)) return;
     thread_local std::vector<MergeSymbol> sym;
     sym.resize(w.size());
     for (size_t i = 0; i < w.size(); ++i)
@@ -375,7 +378,9 @@ class BpeJsonTokenizer final : public Tokenizer {
       *id = m->id;
       return true;
     });
+    const size_t first = ids.size();
     for (int32_t i = 0; i >= 0; i = sym[i].next) ids.push_back(sym[i].id);
+    cache.put(w, std::span<const int32_t>(ids).subspan(first));
   }
 
   std::string path_;
@@ -387,6 +392,7 @@ class BpeJsonTokenizer final : public Tokenizer {
   std::vector<std::pair<int32_t, int32_t>> merge_list_;
   StringMap<int32_t> by_bytes_;  // only with ignore_merges
   AddedTokenMatcher added_;
+  WordCache cache_;
   bool ignore_merges_ = false, nfc_ = false, split_ = false, add_prefix_space_ = false;
   SplitRules rules_;
   int32_t bos_ = -1, eos_ = -1;

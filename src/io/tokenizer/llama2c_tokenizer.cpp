@@ -9,6 +9,7 @@
 #include "io/tokenizer/bpe_merge.h"
 #include "io/tokenizer/loaders.h"
 #include "io/tokenizer/string_map.h"
+#include "io/tokenizer/word_cache.h"
 
 namespace as::tok {
 namespace {
@@ -92,8 +93,17 @@ class Llama2cTokenizer final : public Tokenizer {
     // text is merged chunk by chunk, cut before each such space: same result, small heaps.
     thread_local std::vector<MergeSymbol> sym;
     sym.clear();
-    auto flush = [&] {
+    WordCache::Table& cache = cache_.table();
+    size_t chunk_start = 0;
+    auto flush = [&](size_t chunk_end) {
       if (sym.empty()) return;
+      const std::string_view chunk = std::string_view(w).substr(chunk_start, chunk_end - chunk_start);
+      chunk_start = chunk_end;
+      if (cache.get(chunk, ids)) {
+        sym.clear();
+        return;
+      }
+      const size_t first = ids.size();
       link_symbols(sym);
       bpe_merge<float>(sym, [this](const MergeSymbol& a, const MergeSymbol& b, float* pri, int32_t* id) {
         if (byte_[a.id] >= 0 || byte_[b.id] >= 0) return false;  // byte fallback never merges
@@ -104,6 +114,7 @@ class Llama2cTokenizer final : public Tokenizer {
         return *pri > -1e10f;  // llama2.c's initial best score
       });
       for (int32_t i = 0; i >= 0; i = sym[i].next) ids.push_back(sym[i].id);
+      cache.put(chunk, std::span<const int32_t>(ids).subspan(first));
       sym.clear();
     };
     if (space_id_ >= 0) sym.push_back({space_id_, 0, 1, 0, 0});
@@ -116,7 +127,7 @@ class Llama2cTokenizer final : public Tokenizer {
           i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80;
       if (cont_next && len < 4) continue;
       const size_t start = i + 1 - len;
-      if (chunked_ && c == ' ' && base + i > 0 && w[base + i - 1] != ' ') flush();
+      if (chunked_ && c == ' ' && base + i > 0 && w[base + i - 1] != ' ') flush(base + i);
       auto it = by_piece_.find(text.substr(start, len));
       if (it != by_piece_.end()) {
         sym.push_back({it->second, base + static_cast<uint32_t>(start), static_cast<uint32_t>(len), 0, 0});
@@ -127,7 +138,7 @@ class Llama2cTokenizer final : public Tokenizer {
       }
       len = 0;
     }
-    flush();
+    flush(w.size());
     return ids;
   }
 
@@ -172,6 +183,7 @@ class Llama2cTokenizer final : public Tokenizer {
   StringMap<int32_t> by_piece_;
   int32_t space_id_ = -1;
   bool chunked_ = false;
+  WordCache cache_;
 };
 
 }  // namespace

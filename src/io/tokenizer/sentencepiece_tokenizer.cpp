@@ -15,6 +15,7 @@
 #include "io/tokenizer/protobuf_reader.h"
 #include "io/tokenizer/string_map.h"
 #include "io/tokenizer/unicode.h"
+#include "io/tokenizer/word_cache.h"
 
 namespace as::tok {
 namespace {
@@ -37,38 +38,28 @@ class SentencePieceTokenizer final : public Tokenizer {
     normalize(text, norm);
     if (norm.empty()) return ids;
     const std::string_view nv = norm;
+    WordCache::Table& cache = cache_.table();
 
     // Symbols of the current chunk. id -2 marks a user-defined piece, which never merges; -1 a
     // plain character. When no piece spans "x|U+2581" (x not U+2581), the text is merged chunk by
-    // chunk, cut before each such space: same result, small heaps.
+    // chunk, cut before each such space: same result, small heaps, and chunks can be memoized.
     thread_local std::vector<MergeSymbol> sym;
     sym.clear();
-    bool prev_unk = false;
-    auto flush = [&] {
+    size_t chunk_start = 0;
+    auto flush = [&](size_t chunk_end) {
       if (sym.empty()) return;
-      link_symbols(sym);
-      bpe_merge<float>(sym, [&](const MergeSymbol& a, const MergeSymbol& b, float* pri, int32_t* id) {
-        if (a.id == -2 || b.id == -2) return false;
-        auto it = mergeable_.find(nv.substr(a.start, a.len + b.len));
-        if (it == mergeable_.end()) return false;
-        *pri = scores_[it->second];
-        *id = it->second;
-        return true;
-      });
-      for (int32_t s = 0; s >= 0; s = sym[s].next) {
-        const std::string_view w = nv.substr(sym[s].start, sym[s].len);
-        const int32_t id = piece_to_id(w);
-        if (id != unk_) {
-          ids.push_back(id);
-          prev_unk = false;
-        } else if (byte_fallback_) {
-          for (unsigned char b : w) ids.push_back(byte_ids_[b]);
-        } else if (!prev_unk) {  // a run of unknown characters is one <unk>
-          ids.push_back(unk_);
-          prev_unk = true;
-        }
+      const std::string_view chunk = nv.substr(chunk_start, chunk_end - chunk_start);
+      const size_t first = ids.size();
+      if (!cache.get(chunk, ids)) {
+        merge_chunk(nv, sym, ids);
+        if (chunked_) cache.put(chunk, std::span<const int32_t>(ids).subspan(first));
       }
+      // A run of unknown characters is one <unk>, across chunks too.
+      if (!byte_fallback_ && first > 0 && ids.size() > first && ids[first] == unk_ &&
+          ids[first - 1] == unk_)
+        ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(first));
       sym.clear();
+      chunk_start = chunk_end;
     };
     bool prev_space = false;
     size_t i = 0;
@@ -80,12 +71,12 @@ class SentencePieceTokenizer final : public Tokenizer {
         len = std::min<size_t>(kLen[static_cast<unsigned char>(nv[i]) >> 4], nv.size() - i);
       }
       const bool space = nv.substr(i, len) == kSpaceSymbol;
-      if (chunked_ && space && !prev_space) flush();
+      if (chunked_ && space && !prev_space) flush(i);
       prev_space = space;
       sym.push_back({user ? -2 : -1, static_cast<uint32_t>(i), static_cast<uint32_t>(len), 0, 0});
       i += len;
     }
-    flush();
+    flush(nv.size());
     return ids;
   }
 
@@ -250,6 +241,34 @@ class SentencePieceTokenizer final : public Tokenizer {
     }
   }
 
+  // BPE-merges the symbols of one chunk of the normalized text `nv` and appends their ids.
+  void merge_chunk(std::string_view nv, std::vector<MergeSymbol>& sym,
+                   std::vector<int32_t>& ids) const {
+    link_symbols(sym);
+    bpe_merge<float>(sym, [&](const MergeSymbol& a, const MergeSymbol& b, float* pri, int32_t* id) {
+      if (a.id == -2 || b.id == -2) return false;
+      auto it = mergeable_.find(nv.substr(a.start, a.len + b.len));
+      if (it == mergeable_.end()) return false;
+      *pri = scores_[it->second];
+      *id = it->second;
+      return true;
+    });
+    bool prev_unk = false;
+    for (int32_t s = 0; s >= 0; s = sym[s].next) {
+      const std::string_view w = nv.substr(sym[s].start, sym[s].len);
+      const int32_t id = piece_to_id(w);
+      if (id != unk_) {
+        ids.push_back(id);
+        prev_unk = false;
+      } else if (byte_fallback_) {
+        for (unsigned char b : w) ids.push_back(byte_ids_[b]);
+      } else if (!prev_unk) {
+        ids.push_back(unk_);
+        prev_unk = true;
+      }
+    }
+  }
+
   int32_t piece_to_id(std::string_view w) const {
     if (auto it = reserved_.find(w); it != reserved_.end()) return it->second;
     if (auto it = mergeable_.find(w); it != mergeable_.end()) return it->second;
@@ -334,6 +353,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   StringMap<int32_t> mergeable_;  // normal, user-defined and unused pieces
   StringMap<int32_t> reserved_;   // control, unknown and byte pieces
   bool user_defined_ = false, chunked_ = false;
+  WordCache cache_;
   size_t max_user_len_ = 0;
   // TrainerSpec / NormalizerSpec, with the protobuf defaults.
   int32_t model_type_ = 1, unk_ = 0, bos_ = 1, eos_ = 2;
