@@ -9,7 +9,7 @@ PKGS=(build-essential cmake ccache pkg-config
       libtorch-dev libopenblas0-pthread libopenblas-pthread-dev
       libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
-      libpng-dev bzip2 nodejs npm)
+      libicu-dev libbz2-dev libpng-dev bzip2 nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -14,6 +14,7 @@ struct Opts {
   std::string tokenizer, text, input;
   bool has_text = false;
   bool decode = false;
+  bool json = true;
 };
 
 int run(const Opts& o) {
@@ -57,7 +58,7 @@ const Register reg({"tokenize", "Encode text to token ids (no BOS/EOS added)",
                       auto* i = sub.add_option("--input", o->input, "jsonl file of {\"text\": ...} objects");
                       t->excludes(i);
                       sub.add_flag("--decode", o->decode, "Also decode the ids back to text");
-                      sub.add_flag("--json", "Output JSON (always on)");
+                      sub.add_flag("--json", o->json, "Output JSON (always on)");
                       return [o, t] {
                         o->has_text = t->count() > 0;
                         return run(*o);

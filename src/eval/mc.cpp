@@ -76,6 +76,7 @@ McResult eval_multiple_choice(Model& model, const std::string& data_path, const 
     for (size_t i = 0; i < ex.num_options(); ++i) {
       const size_t c = ex.contexts.size() == 1 ? 0 : i;
       reqs.push_back(option_request(tok, ctx_ids[c], ex.contexts[c], ex.continuation(i), max_len));
+      reqs.back().group = static_cast<int64_t>(e);  // options share their context's forward pass
     }
   }
   first[examples.size()] = reqs.size();

@@ -34,7 +34,7 @@ struct McOptions {
   std::string task;     // arc_easy, arc_challenge, piqa, winogrande, hellaswag, lambada, openbookqa, copa
   int64_t limit = -1;   // first N examples (-1 = all)
   bool progress = true;
-  int64_t batch_tokens = 8192;  // padded tokens per forward batch
+  int64_t batch_tokens = 2048;  // padded tokens per forward batch
 };
 
 struct McResult {

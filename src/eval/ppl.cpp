@@ -23,9 +23,9 @@ std::string strip(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-bool blank(const std::string& line) {
-  return std::all_of(line.begin(), line.end(), [](char c) { return is_space(c); });
-}
+// Paragraph separators are empty lines (a lone '\r' counts as empty). Whitespace-only lines stay
+// inside their paragraph, so the split agrees with text.split("\n\n") on LF files.
+bool blank(const std::string& line) { return line.empty() || line == "\r"; }
 
 struct Totals {
   double loglik = 0;

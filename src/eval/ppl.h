@@ -24,7 +24,7 @@ struct PplOptions {
   int64_t stride = 256;
   int64_t max_tokens = -1;              // stream: cap on tokens read (-1 = all)
   bool progress = true;
-  int64_t batch_tokens = 8192;          // padded tokens per forward batch
+  int64_t batch_tokens = 2048;          // padded tokens per forward batch
 };
 
 struct PplResult {
@@ -37,8 +37,8 @@ struct PplResult {
 
 PplResult eval_perplexity(Model& model, const std::string& data_path, const PplOptions& opts);
 
-// Paragraphs of `text`: runs of lines separated by blank (whitespace-only) lines, each stripped of
-// surrounding whitespace; empty ones dropped. Inner line breaks are kept.
+// Paragraphs of `text`: runs of lines separated by empty lines, each stripped of surrounding
+// whitespace; empty ones dropped. Inner line breaks (and whitespace-only lines) are kept.
 std::vector<std::string> split_paragraphs(const std::string& text);
 
 // One stream window: model input tokens[begin, end), scored targets tokens[first_target, end).

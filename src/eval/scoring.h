@@ -5,6 +5,11 @@
 // right-padded batches (padding sits after every real token, so causal attention never sees it).
 // Only the hidden states at target positions go through the LM head, in chunks of rows, so the
 // logits in memory stay bounded whatever the vocabulary size.
+//
+// Requests that carry the same `group` id (the options of one multiple-choice question) share the
+// forward pass over their common token prefix: the prefix runs once into a KV cache, which is
+// replicated per option, and only each option's remaining tokens run on top of it. Groups with the
+// same prefix length are batched together. Scores equal the ungrouped ones up to float rounding.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -19,6 +24,7 @@ namespace as {
 struct ScoreRequest {
   std::vector<int32_t> tokens;  // model input; at most the model's max_position tokens
   int64_t target_begin = 1;     // tokens[target_begin..] are targets; 1 <= target_begin <= size
+  int64_t group = -1;           // >= 0: shares its common prefix with the requests of this group
 };
 
 struct ScoreResult {
@@ -28,9 +34,10 @@ struct ScoreResult {
 };
 
 struct ScoreOptions {
-  int64_t batch_tokens = 8192;      // padded tokens per forward batch (at least one sequence)
+  int64_t batch_tokens = 2048;      // padded tokens per forward batch (at least one sequence)
   int64_t logit_elems = 1LL << 24;  // rows x vocab materialized at once in the LM head
   int64_t attn_elems = 1LL << 27;   // cap on batch x heads x T x T attention scores
+  bool share_prefixes = true;       // use `group` (off: every request runs on its own)
   // Called after each batch with the number of requests finished so far.
   std::function<void(int64_t done, int64_t total)> on_progress;
 };

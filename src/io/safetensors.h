@@ -45,7 +45,9 @@ class SafetensorsFile {
 };
 
 // Streams tensors into one safetensors file. Tensor bytes are either given up front or produced by
-// a callback while writing (so multi-GB files need little RAM). The file appears atomically.
+// a callback while writing (so multi-GB files need little RAM: one tensor-sized buffer at a time).
+// Layout: compact JSON, __metadata__ first, space-padded to a multiple of 8; tensors ordered by
+// descending dtype size, then name. The file appears atomically; a throwing Fill leaves no file.
 class SafetensorsWriter {
  public:
   using Fill = std::function<void(uint8_t* dst, uint64_t nbytes)>;

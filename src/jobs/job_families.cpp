@@ -1,5 +1,7 @@
 #include "jobs/job_families.h"
 
+#include "jobs/family_quantization.h"
+
 #include <map>
 #include <mutex>
 
@@ -53,6 +55,7 @@ void register_builtin_families() {
   std::call_once(once, [] {
     register_family_runner("none", run_none);  // its parser is built into the config registry
     // One line per compression family (each registers its parser and its runner):
+    register_quantization_family();
   });
 }
 

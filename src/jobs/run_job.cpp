@@ -1,5 +1,7 @@
 #include "jobs/run_job.h"
 
+#include "common/sysinfo.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -168,11 +170,6 @@ json run_generate(Model& model, const JobConfig& job, const JobGenerate& g) {
 
 }  // namespace
 
-uint64_t peak_rss_bytes() {
-  struct rusage ru {};
-  if (::getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
-}
 
 void check_job_inputs(const JobConfig& job) {
   if (!find_family_runner(job.compression.family)) {

@@ -29,7 +29,5 @@ void check_job_inputs(const JobConfig& job);
 // Runs the whole job; returns the report (also written to <output_dir>/report.json).
 nlohmann::json run_job(const std::string& yaml_path, const JobOverrides& overrides = {});
 
-// Process peak resident set size in bytes (getrusage ru_maxrss).
-uint64_t peak_rss_bytes();
 
 }  // namespace as

@@ -10,6 +10,8 @@
 #include "common/log.h"
 #include "io/llama2c.h"
 #include "model/llama2c_import.h"
+#include "model/model_loaders.h"
+#include "model/quantized_checkpoint.h"
 
 namespace fs = std::filesystem;
 
@@ -51,15 +53,19 @@ std::vector<int32_t> encode_with_bos(const Tokenizer& tok, const std::string& te
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& opts, const std::string& tok_path) {
+  if (auto m = load_with_registered_loader(path, opts, tok_path)) return m;
   if (is_directory(path)) {
     const std::string cfg_path = (fs::path(path) / "config.json").string();
     if (!file_exists(cfg_path)) throw Error(path + ": not a model directory (no config.json)");
     ModelConfig cfg = load_model_config(cfg_path);
     if (!has_safetensors(path))
       throw Error(path + ": no weights found (expected model.safetensors or model.safetensors.index.json)");
-    std::shared_ptr<WeightStore> store = open_safetensors_store(path);
+    const bool quantized = is_compressed_tensors_dir(path);
+    std::shared_ptr<WeightStore> store =
+        quantized ? open_compressed_tensors_store(path) : std::shared_ptr<WeightStore>(open_safetensors_store(path));
     auto m = std::make_unique<Model>(cfg, store, opts);
     m->path_ = path;
+    if (quantized) install_activation_quantizers(*m, path);
     if (opts.load_tokenizer) {
       std::string tp = !tok_path.empty() ? tok_path : find_tokenizer_file(path);
       if (!tp.empty()) m->tokenizer_ = load_tokenizer(tp);
@@ -178,6 +184,15 @@ void Model::load_layer(int i) {
     L.k_norm = load_tensor(p + "self_attn.k_norm.weight");
   }
   L.loaded = true;
+  if (linear_patch_)
+    for (auto* l : L.linears()) linear_patch_(*l);
+}
+
+void Model::set_linear_patch(std::function<void(Linear&)> patch) {
+  linear_patch_ = std::move(patch);
+  for (auto& L : layers_)
+    if (L.loaded)
+      for (auto* l : L.linears()) linear_patch_(*l);
 }
 
 void Model::unload_layer(int i) {
@@ -262,16 +277,18 @@ torch::Tensor Model::attention(int i, LayerWeights& L, const torch::Tensor& x, i
     V = v;
   }
   // GQA without copying K/V: group the g query heads that share a kv head along the row axis.
-  auto qg = q.reshape({B, nkv, g * T, hd});
-  auto scores = torch::matmul(qg, K.transpose(-1, -2)).to(torch::kFloat32) * (1.0 / std::sqrt(double(hd)));
+  auto qg = q.reshape({B, nkv, g * T, hd}) * (1.0 / std::sqrt(double(hd)));
+  auto scores = torch::matmul(qg, K.transpose(-1, -2));  // [B, nkv, g*T, S]
+  if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
   if (T > 1) {
-    // query t (absolute pos0 + t) may see keys s <= pos0 + t
-    auto qpos = torch::arange(pos0, pos0 + T, torch::kLong).view({T, 1});
-    auto kpos = torch::arange(0, S, torch::kLong).view({1, S});
-    auto mask = (kpos > qpos).repeat({g, 1});  // [g*T, S]
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+    // query t (absolute pos0 + t) may see keys s <= pos0 + t; rows are (group, t)
+    auto qpos = torch::arange(pos0, pos0 + T, torch::kLong).view({1, T, 1});
+    auto kpos = torch::arange(0, S, torch::kLong).view({1, 1, S});
+    auto mask = (kpos > qpos).expand({g, T, S}).reshape({g * T, S});
+    scores.masked_fill_(mask, -std::numeric_limits<float>::infinity());
   }
-  auto probs = torch::softmax(scores, -1).to(dtype_);
+  auto probs = torch::softmax(scores, -1);
+  if (probs.scalar_type() != dtype_) probs = probs.to(dtype_);
   auto out = torch::matmul(probs, V)                 // [B, nkv, g*T, hd]
                  .view({B, nh, T, hd})
                  .transpose(1, 2)

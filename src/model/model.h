@@ -91,10 +91,14 @@ class Model {
   void load_layer(int i);
   void unload_layer(int i);
   int num_layers() const { return static_cast<int>(cfg_.num_layers); }
+  bool streams_layers() const { return stream_layers_; }
   // Embedding / final norm / lm_head (tied -> same tensor as embedding).
   torch::Tensor& embed_tokens() { return embed_; }
   torch::Tensor& final_norm() { return norm_; }
   Linear& lm_head() { return lm_head_; }
+  // Applied to every Linear of every layer, now and whenever a layer is (re)loaded (e.g. to install
+  // activation quantizers of a quantized checkpoint).
+  void set_linear_patch(std::function<void(Linear&)> patch);
   // Names of non-finite weights found while loading (warned about, not fatal).
   const std::vector<std::string>& nonfinite_tensors() const { return nonfinite_; }
 
@@ -116,6 +120,7 @@ class Model {
   torch::Tensor inv_freq_;  // [head_dim/2] fp32, rope scaling applied
   double rope_pos_scale_ = 1.0;
   std::vector<std::string> nonfinite_;
+  std::function<void(Linear&)> linear_patch_;
 };
 
 // Prompt ids as generation/eval use them: BOS (when the tokenizer wants one) + encode(text).

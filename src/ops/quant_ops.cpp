@@ -17,6 +17,14 @@ std::string shape_str(const torch::Tensor& t) {
   return s + "]";
 }
 
+// True when `s` broadcasts to x's shape without growing it.
+bool broadcasts_to(const torch::Tensor& s, const torch::Tensor& x) {
+  if (s.dim() > x.dim()) return s.numel() == 1;
+  for (int64_t i = 1; i <= s.dim(); ++i)
+    if (s.size(-i) != 1 && s.size(-i) != x.size(-i)) return false;
+  return true;
+}
+
 void check_float(const torch::Tensor& x, const std::string& name) {
   check(x.defined(), name + ": tensor is undefined");
   check(torch::isFloatingType(x.scalar_type()),
@@ -163,10 +171,10 @@ Fp8Quantized quantize_fp8(const torch::Tensor& x, const torch::Tensor& scale,
   check_float(x, name);
   check_scale(scale, name);
   check_finite(x, name);
+  check(broadcasts_to(scale, x), name + ": scale shape " + shape_str(scale) +
+                                     " does not broadcast to " + shape_str(x));
   torch::Tensor s = f32(scale);
-  torch::Tensor y = f32(x) / s;
-  check(y.sizes() == x.sizes(), name + ": scale shape " + shape_str(scale) +
-                                    " does not broadcast to " + shape_str(x));
+  torch::Tensor y = (f32(x) / s).reshape(x.sizes());
   return {encode_e4m3(y.contiguous()).to(x.device()), s.to(x.device())};
 }
 
@@ -199,9 +207,9 @@ torch::Tensor dequantize_fp8(const torch::Tensor& codes, const torch::Tensor& sc
                              torch::ScalarType dtype) {
   check_codes_u8(codes, "dequantize_fp8");
   check(scale.defined(), "dequantize_fp8: scale tensor is undefined");
-  torch::Tensor y = decode_e4m3(codes) * f32(scale);
-  check(y.sizes() == codes.sizes(), "dequantize_fp8: scale shape " + shape_str(scale) +
-                                        " does not broadcast to " + shape_str(codes));
+  check(broadcasts_to(scale, codes), "dequantize_fp8: scale shape " + shape_str(scale) +
+                                         " does not broadcast to " + shape_str(codes));
+  torch::Tensor y = (decode_e4m3(codes) * f32(scale)).reshape(codes.sizes());
   return y.to(codes.device(), dtype);
 }
 

@@ -84,10 +84,10 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
   struct Case {
     std::string cmd, must_contain;
   };
-  write_file_atomic(tmp / "trunc.safetensors", std::string("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\"", 13));
+  as::write_file_atomic(tmp / "trunc.safetensors", std::string("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\"", 13));
   std::filesystem::create_directories(tmp / "dir");
-  write_file_atomic(tmp / "dir/config.json", "{\"architectures\": [\"LlamaForCausalLM\"]}");
-  write_file_atomic(tmp / "bad.yaml", "global: {output_dir: x}\nmodel: {path: y, colour: red}\n");
+  as::write_file_atomic(tmp / "dir/config.json", "{\"architectures\": [\"LlamaForCausalLM\"]}");
+  as::write_file_atomic(tmp / "bad.yaml", "global: {output_dir: x}\nmodel: {path: y, colour: red}\n");
   std::vector<Case> cases = {
       {"generate --model " + q(tmp / "nope") + " --prompt x", "does not exist"},
       {"generate --model " + q(tmp / "dir") + " --prompt x", "hidden_size"},

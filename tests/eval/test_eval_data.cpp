@@ -208,11 +208,11 @@ TEST(McScoring, Utf8Length) {
 }
 
 TEST(Ppl, SplitParagraphs) {
-  const auto p = as::split_paragraphs("  one\n\n\ntwo a\ntwo b  \n \t\nthree\n\n");
+  const auto p = as::split_paragraphs("  one\n\n\ntwo a\ntwo b  \n \t\nthree\r\n\r\nfour\n\n");
   ASSERT_EQ(p.size(), 3u);
   EXPECT_EQ(p[0], "one");
-  EXPECT_EQ(p[1], "two a\ntwo b");
-  EXPECT_EQ(p[2], "three");
+  EXPECT_EQ(p[1], "two a\ntwo b  \n \t\nthree");  // a whitespace-only line does not separate
+  EXPECT_EQ(p[2], "four");
   EXPECT_TRUE(as::split_paragraphs("").empty());
   EXPECT_TRUE(as::split_paragraphs("\n \n").empty());
   EXPECT_EQ(as::split_paragraphs("x").size(), 1u);

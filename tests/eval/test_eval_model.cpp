@@ -88,14 +88,50 @@ TEST_F(Stories, EngineMatchesForward) {
 }
 
 TEST_F(Stories, BatchingDoesNotChangeScores) {
-  auto one = paragraphs(40);
+  auto one = paragraphs(20);
   one.batch_tokens = 1;  // one sequence per forward
-  auto many = paragraphs(40);
+  auto many = paragraphs(20);
   many.batch_tokens = 1 << 16;
   const auto a = as::eval_perplexity(m(), tinystories(), one);
   const auto b = as::eval_perplexity(m(), tinystories(), many);
   EXPECT_EQ(a.tokens, b.tokens);
   EXPECT_NEAR(a.nll, b.nll, 1e-5);
+}
+
+TEST_F(Stories, SharedPrefixGroupsMatchSeparateRuns) {
+  // Multiple-choice style groups (common context, different endings), Winogrande style groups
+  // (different words early, common ending), single-member groups and ungrouped requests.
+  const auto& tok = m().tokenizer();
+  std::vector<as::ScoreRequest> reqs;
+  auto add = [&](const std::string& ctx, const std::string& cont, int64_t group) {
+    as::ScoreRequest q;
+    q.tokens = as::encode_with_bos(tok, ctx + " " + cont);
+    q.target_begin = static_cast<int64_t>(as::encode_with_bos(tok, ctx).size());
+    q.group = group;
+    reqs.push_back(q);
+  };
+  const std::string story = "Once upon a time, there was a little girl named Lily. She liked to";
+  for (const char* c : {"play.", "play with her ball in the park.", "eat", "run and jump all day long."})
+    add(story, c, 0);
+  for (const char* c : {"sad.", "happy and smiled at her mom."}) add("Tom was very", c, 1);
+  add("Lily and Ben went to the park. Lily", "was happy.", 2);
+  add("Lily and Ben went to the park. Ben", "was happy.", 2);
+  add("The cat sat on the", "mat.", 3);
+  add("A dog ran", "to the big tree.", -1);
+  add(story, "sing songs.", -1);
+  as::ScoreOptions shared, separate;
+  separate.share_prefixes = false;
+  shared.batch_tokens = 64;  // several shared-prefix batches
+  const auto a = as::score_requests(m(), reqs, shared);
+  const auto b = as::score_requests(m(), reqs, separate);
+  ASSERT_EQ(a.size(), reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a[i].targets, static_cast<int64_t>(reqs[i].tokens.size()) - reqs[i].target_begin);
+    EXPECT_EQ(a[i].targets, b[i].targets);
+    EXPECT_NEAR(a[i].loglik, b[i].loglik, 1e-4);
+    EXPECT_EQ(a[i].greedy, b[i].greedy);
+  }
 }
 
 TEST_F(Stories, GreedyFlag) {

@@ -326,8 +326,8 @@ TEST(Quants, RoundTripErrorBounds) {
   };
   const Bound bounds[] = {{GGMLType::F32, 0.0},     {GGMLType::F16, 1e-3},   {GGMLType::BF16, 5e-3},
                           {GGMLType::Q8_0, 0.01},   {GGMLType::Q6_K, 0.02},  {GGMLType::Q4_0, 0.12},
-                          {GGMLType::Q4_K, 0.08},   {GGMLType::Q2_K, 0.40},  {GGMLType::TQ2_0, 0.75},
-                          {GGMLType::TQ1_0, 0.75}};
+                          {GGMLType::Q4_K, 0.08},   {GGMLType::Q2_K, 0.40},  {GGMLType::TQ2_0, 0.80},
+                          {GGMLType::TQ1_0, 0.80}};
   for (int c = 0; c < 2; ++c) {
     const auto x = make_input(c);
     for (const auto& b : bounds) {

@@ -277,3 +277,24 @@ TEST(RunJob, RunnerRegistryIsValidated) {
 }
 
 }  // namespace
+
+// Every example job (quickstart is covered above) runs to completion and writes its report.
+TEST(JobConfigs, EveryExampleRuns) {
+  InSourceDir cwd;
+  for (const auto& f : example_configs()) {
+    if (f == "configs/quickstart.yaml") continue;
+    SCOPED_TRACE(f);
+    TempDir out;
+    as::JobOverrides o;
+    o.output_dir = out / "run";
+    json r;
+    ASSERT_NO_THROW(r = as::run_job(f, o)) << f;
+    EXPECT_EQ(r["status"], "ok") << f;
+    EXPECT_TRUE(fs::exists(out / "run/report.json")) << f;
+    if (r["compression"]["family"] == "quantization") {
+      EXPECT_TRUE(r["compression"]["export"]["validation_ok"].get<bool>()) << f;
+      EXPECT_TRUE(fs::exists(out / "run/model/config.json")) << f;
+      EXPECT_TRUE(std::isfinite(r["eval"]["ppl"]["ppl"].get<double>())) << f;
+    }
+  }
+}

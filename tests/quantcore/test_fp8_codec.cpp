@@ -47,8 +47,6 @@ struct Codec {
 const Codec kE4M3{"e4m3", f32_to_e4m3, e4m3_to_f32, spec_e4m3, 0x7E, 448.0f, 464.0f, false};
 const Codec kE5M2{"e5m2", f32_to_e5m2, e5m2_to_f32, spec_e5m2, 0x7B, 57344.0f, 61440.0f, true};
 
-bool is_nan_code(const Codec& c, uint8_t v) { return std::isnan(c.spec(v)); }
-
 void check_all_codes(const Codec& c) {
   for (int i = 0; i < 256; ++i) {
     const uint8_t v = uint8_t(i);
@@ -238,13 +236,14 @@ TEST(Fp8Codec, RowHelpers) {
   const float x[5] = {1.0f, -3.0f, 0.5f, 1000.0f, 0.0f};
   uint8_t q[5];
   float y[5];
-  quantize_e4m3_row(x, q, 5, 0.5f);  // x * 2
-  dequantize_e4m3_row(q, y, 5, 2.0f);
+  quantize_e4m3_row(x, q, 5, 2.0f);    // q = e4m3(x * inv_scale), scale 0.5
+  dequantize_e4m3_row(q, y, 5, 0.5f);  // y = decode(q) * scale
   EXPECT_EQ(q[0], f32_to_e4m3(2.0f));
-  EXPECT_EQ(q[3], 0x7E);  // 2000 saturates
-  EXPECT_EQ(y[0], 4.0f);
-  EXPECT_EQ(y[1], -12.0f);
-  EXPECT_EQ(y[3], 896.0f);
+  EXPECT_EQ(q[3], 0x7E);  // 2000 saturates at 448
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], -3.0f);
+  EXPECT_EQ(y[2], 0.5f);
+  EXPECT_EQ(y[3], 224.0f);
   EXPECT_EQ(y[4], 0.0f);
 }
 

@@ -112,7 +112,9 @@ TEST(IntQuant, GroupRoundTripAllBits) {
             const int q = codes[r * cols + c];
             ASSERT_GE(q, int_qmin(bits));
             ASSERT_LE(q, int_qmax(bits));
-            if (sym) ASSERT_EQ(p.zero, 0);
+            if (sym) {
+              ASSERT_EQ(p.zero, 0);
+            }
             // error bound: half a step inside the grid (sym: +amax is exactly half a step out)
             const float err = std::fabs(w[r * cols + c] - deq[r * cols + c]);
             ASSERT_LE(err, p.scale * 0.5f * (1.0f + 1e-4f));
@@ -205,8 +207,9 @@ TEST(IntQuant, PackUnpackRoundTrip) {
       ASSERT_EQ(codes, back) << "bits " << bits << " n " << n;
       // unused high bits of each word are zero
       const size_t f = int_pack_factor(bits);
-      if (f * size_t(bits) < 32)
+      if (f * size_t(bits) < 32) {
         for (int32_t w : packed) ASSERT_EQ(uint32_t(w) >> (f * size_t(bits)), 0u);
+      }
     }
   }
   const int8_t bad[2] = {8, 0};  // 8 does not fit signed 4 bits

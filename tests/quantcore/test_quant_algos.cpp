@@ -116,7 +116,7 @@ TEST_P(GptqVsRtn, OutputErrorStrictlyBelowRtn) {
   quant::RtnResult r = quant::rtn_quantize(w, {c.bits, c.group, c.sym});
   const double eg = out_err(x, w, g.weight), er = out_err(x, w, r.weight);
   EXPECT_LT(eg, er) << "gptq " << eg << " rtn " << er;
-  EXPECT_LT(eg, 0.9 * er);  // not a marginal win
+  EXPECT_LT(eg, 0.95 * er);  // not a marginal win
 
   // exported tensors reproduce the weight exactly; codes in range; trivial g_idx
   EXPECT_TRUE(torch::equal(ops::dequantize_int(g.q), g.weight));
@@ -125,7 +125,9 @@ TEST_P(GptqVsRtn, OutputErrorStrictlyBelowRtn) {
   const int64_t gs = c.group == -1 ? in : c.group;
   EXPECT_TRUE(torch::equal(g.q.g_idx, torch::arange(in, torch::kInt32).div(gs, "floor")));
   EXPECT_EQ(g.q.scales.size(1), in / gs);
-  if (c.sym) EXPECT_EQ(g.q.zeros.abs().sum().item<int64_t>(), 0);
+  if (c.sym) {
+    EXPECT_EQ(g.q.zeros.abs().sum().item<int64_t>(), 0);
+  }
 
   // reported loss = 1/2 tr(D H_damped D^T)
   torch::Tensor H = acc.hessian();
@@ -142,9 +144,13 @@ INSTANTIATE_TEST_SUITE_P(
                       GptqCase{4, 32, false, true}, GptqCase{4, -1, false, true},
                       GptqCase{3, 32, false, true}, GptqCase{3, -1, true, true}),
     [](const ::testing::TestParamInfo<GptqCase>& i) {
-      return "b" + std::to_string(i.param.bits) + "_g" +
-             (i.param.group < 0 ? std::string("ch") : std::to_string(i.param.group)) +
-             (i.param.sym ? "_sym" : "_asym") + (i.param.outliers ? "_outliers" : "_random");
+      std::string n = "b";
+      n += std::to_string(i.param.bits);
+      n += "_g";
+      n += i.param.group < 0 ? std::string("ch") : std::to_string(i.param.group);
+      n += i.param.sym ? "_sym" : "_asym";
+      n += i.param.outliers ? "_outliers" : "_random";
+      return n;
     });
 
 TEST(Gptq, ActOrderStaticAndDynamicGroups) {
@@ -308,8 +314,9 @@ TEST(Awq, CustomBlockLossAndErrors) {
   EXPECT_LE(r.loss, r.rtn_loss);
 
   expect_error([&] { quant::awq_search_scales({}, x, cfg, {}, "mlp"); }, "mlp");
-  expect_error([&] { quant::awq_search_scales({torch::randn({4, 63})}, x, cfg, {}, "mlp"); },
-               "mlp[0]");
+  expect_error(
+      [&] { quant::awq_search_scales({torch::randn({4, 64}), torch::randn({4, 63})}, x, cfg, {}, "mlp"); },
+      "mlp[1]");
   torch::Tensor xn = x.clone();
   xn[0][0] = std::numeric_limits<float>::quiet_NaN();
   expect_error([&] { quant::awq_search_scales(ws, xn, cfg, {}, "attn"); }, "attn activations");

@@ -141,7 +141,9 @@ TEST(QuantOpsInt, QuantizeMatchesKernelAndDequantRoundTrip) {
         ASSERT_EQ(0, std::memcmp(codes.data(), q.codes.data_ptr<int8_t>(), 2400));
         ASSERT_EQ(0, std::memcmp(scales.data(), q.scales.data_ptr<float>(), scales.size() * 4));
         ASSERT_EQ(0, std::memcmp(zeros.data(), q.zeros.data_ptr<int8_t>(), zeros.size()));
-        if (sym) EXPECT_EQ(q.zeros.abs().sum().item<int64_t>(), 0);
+        if (sym) {
+          EXPECT_EQ(q.zeros.abs().sum().item<int64_t>(), 0);
+        }
         torch::Tensor d = ops::dequantize_int(q);
         EXPECT_TRUE(bit_equal(ops::fake_quant_int(w, {bits, g, sym}), d));
         // the torch elementwise helpers give the same numbers (per-channel params)

@@ -10,23 +10,24 @@ std::vector<std::string> sample_texts() {
   std::vector<std::string> texts;
   for (const auto& g : read_golden("goldens/tokenizer_qwen3.jsonl")) texts.push_back(g.text);
   texts.insert(texts.end(), {
-      "",
-      " ",
-      "   ",
-      "a",
-      "\n",
-      "line one\nline two\r\n\r\n  indented\n\n\n",
-      "tabs\tand\t\tmore\t \t",
-      "trailing spaces   ",
-      "don't I'LL we've they'RE it's",
-      "x = [1, 2, 3]; // comment\n    return x * 12345678;",
-      "mixed 中文 English العربية русский ελληνικά 123٤٥٦",
-      "emoji 👍🏽 and ZWJ 👨‍👩‍👧",
-      "\xC3\xA9t\xC3\xA9 caf\xC3\xA9",
-  });
+                                "",
+                                " ",
+                                "   ",
+                                "a",
+                                "\n",
+                                "line one\nline two\r\n\r\n  indented\n\n\n",
+                                "tabs\tand\t\tmore\t \t",
+                                "trailing spaces   ",
+                                "don't I'LL we've they'RE it's",
+                                "x = [1, 2, 3]; // comment\n    return x * 12345678;",
+                                "mixed 中文 English العربية русский ελληνικά 123٤٥٦",
+                                "emoji 👍🏽 and ZWJ 👨‍👩‍👧",
+                                "\xC3\xA9t\xC3\xA9 caf\xC3\xA9",
+                            });
   return texts;
 }
 
+// Byte-level BPE: decode(encode(x)) == x exactly.
 void check_roundtrip(const Tokenizer& tok, const std::string& name) {
   size_t n = 0;
   for (const auto& t : sample_texts()) {
@@ -36,10 +37,27 @@ void check_roundtrip(const Tokenizer& tok, const std::string& name) {
   EXPECT_GT(n, 150u);
 }
 
+// SentencePiece / llama2.c: the dummy-prefix space is dropped only after BOS.
+void check_roundtrip_dummy_prefix(const Tokenizer& tok, const std::string& name) {
+  size_t n = 0;
+  for (const auto& t : sample_texts()) {
+    const auto ids = tok.encode(t);
+    std::vector<int32_t> with_bos{tok.bos_id()};
+    with_bos.insert(with_bos.end(), ids.begin(), ids.end());
+    EXPECT_EQ(tok.decode(with_bos), t) << name << ": " << nlohmann::json(t).dump();
+    const std::string spaced = t.empty() ? t : std::string(1, ' ').append(t);
+    EXPECT_EQ(tok.decode(ids), spaced) << name << ": " << nlohmann::json(t).dump();
+    ++n;
+  }
+  EXPECT_GT(n, 150u);
+}
+
 TEST(TokenizerRoundTrip, Qwen3) { check_roundtrip(qwen3(), "qwen3"); }
 TEST(TokenizerRoundTrip, Llama3) { check_roundtrip(llama3(), "llama3"); }
-TEST(TokenizerRoundTrip, Llama2SentencePiece) { check_roundtrip(llama2sp(), "llama2sp"); }
-TEST(TokenizerRoundTrip, Llama2cStories) { check_roundtrip(stories(), "stories"); }
+TEST(TokenizerRoundTrip, Llama2SentencePiece) {
+  check_roundtrip_dummy_prefix(llama2sp(), "llama2sp");
+}
+TEST(TokenizerRoundTrip, Llama2cStories) { check_roundtrip_dummy_prefix(stories(), "stories"); }
 
 TEST(TokenizerRoundTrip, ByteLevelKeepsInvalidUtf8) {
   // Llama-3 has no normalizer, so even malformed UTF-8 survives byte-level BPE.
@@ -60,6 +78,16 @@ TEST(TokenizerRoundTrip, StreamingDecodeMatchesDecode) {
       prev = id;
     }
     EXPECT_EQ(streamed, tok->decode(ids)) << tok->kind();
+    // tokenizer.json decodes BOS to its text; the others drop it.
+    const std::string bos_text =
+        tok->kind() == "bpe_json" && tok->bos_id() >= 0 ? tok->piece(tok->bos_id()) : "";
+    EXPECT_EQ(streamed, bos_text + t) << tok->kind();
+    // A continuation decodes as it reads after the prompt (its first space is kept).
+    const size_t half = ids.size() / 2;
+    const std::vector<int32_t> tail(ids.begin() + static_cast<std::ptrdiff_t>(half), ids.end());
+    std::string cont;
+    for (size_t i = half; i < ids.size(); ++i) cont += tok->decode_token(ids[i - 1], ids[i]);
+    EXPECT_EQ(tok->decode(tail), cont) << tok->kind();
   }
 }
 
@@ -76,6 +104,15 @@ TEST(TokenizerSpecial, AddedTokensMatchedInText) {
   // A partial special token is plain text.
   EXPECT_EQ(llama3().encode("<|begin_of_tex"), llama3().encode(std::string("<|begin_of_tex")));
   EXPECT_EQ(std::count(l3.begin(), l3.end(), 128000), 1);
+}
+
+TEST(TokenizerNormalize, Qwen3AppliesNfcLlama3DoesNot) {
+  const std::string composed = "caf\xC3\xA9 r\xC3\xA9sum\xC3\xA9";       // U+00E9
+  const std::string decomposed = "cafe\xCC\x81 re\xCC\x81sume\xCC\x81";  // e + U+0301
+  EXPECT_EQ(qwen3().encode(decomposed), qwen3().encode(composed));
+  EXPECT_EQ(qwen3().decode(qwen3().encode(decomposed)), composed);
+  EXPECT_NE(llama3().encode(decomposed), llama3().encode(composed));
+  EXPECT_EQ(llama3().decode(llama3().encode(decomposed)), decomposed);
 }
 
 TEST(TokenizerMetadata, Ids) {
@@ -116,7 +153,8 @@ TEST(TokenizerMetadata, Ids) {
 }
 
 TEST(TokenizerLoad, DirectoryLookup) {
-  EXPECT_EQ(find_tokenizer_file(shared("tokenizers/qwen3")), shared("tokenizers/qwen3/tokenizer.json"));
+  EXPECT_EQ(find_tokenizer_file(shared("tokenizers/qwen3")),
+            shared("tokenizers/qwen3/tokenizer.json"));
   EXPECT_EQ(find_tokenizer_file(shared("tokenizers/llama2")),
             shared("tokenizers/llama2/tokenizer.model"));
   EXPECT_EQ(find_tokenizer_file(shared("data")), "");

@@ -279,6 +279,7 @@ GGUFFile::GGUFFile(const std::string& path) : file_(path) {
     if (t.name.size() > kMaxTensorName)
       throw Error(tc + ": name is " + std::to_string(t.name.size()) + " bytes, longer than ggml's limit of " +
                   std::to_string(kMaxTensorName));
+    if (t.name.find('\0') != std::string::npos) throw Error(tc + ": name contains a NUL byte");
     if (index_.count(t.name)) throw Error(tc + ": duplicate tensor name");
     const uint32_t n_dims = c.read<uint32_t>("dimension count of tensor '" + t.name + "'");
     if (n_dims > kMaxDims)
@@ -308,7 +309,7 @@ GGUFFile::GGUFFile(const std::string& path) : file_(path) {
 
   data_offset_ = n_tensors > 0 ? pad_to(c.pos(), alignment_) : c.pos();
   const uint64_t size = file_.size();
-  if (n_tensors > 0 && data_offset_ > size)
+  if (data_offset_ > size)
     throw Error(p + ": truncated file: data section starts at " + std::to_string(data_offset_) +
                 " but the file has " + std::to_string(size) + " bytes");
   uint64_t expect = 0;
@@ -317,7 +318,8 @@ GGUFFile::GGUFFile(const std::string& path) : file_(path) {
     if (t.offset != expect)
       throw Error(tc + ": data offset " + std::to_string(t.offset) + ", expected " + std::to_string(expect) +
                   " (tensors must be stored in order, each padded to " + std::to_string(alignment_) + " bytes)");
-    if (t.nbytes > size - data_offset_ - t.offset)
+    const uint64_t avail = size - data_offset_;  // data_offset_ <= size was checked above
+    if (t.offset > avail || t.nbytes > avail - t.offset)
       throw Error(tc + ": data [" + std::to_string(data_offset_ + t.offset) + ", +" + std::to_string(t.nbytes) +
                   ") extends beyond the end of the file (" + std::to_string(size) + " bytes)");
     t.data = file_.data() + data_offset_ + t.offset;
@@ -380,6 +382,7 @@ bool GGUFWriter::has_kv(const std::string& key) const {
 uint64_t GGUFWriter::check_tensor(const std::string& name, GGMLType type, const std::vector<int64_t>& ne) const {
   const std::string tc = "gguf writer: tensor '" + name + "'";
   if (name.empty()) throw Error("gguf writer: empty tensor name");
+  if (name.find('\0') != std::string::npos) throw Error(tc + ": name contains a NUL byte");
   if (name.size() > kMaxTensorName)
     throw Error(tc + ": name longer than " + std::to_string(kMaxTensorName) + " bytes");
   for (const Tensor& t : tensors_)

@@ -214,7 +214,8 @@ class GGUFWriter {
   uint32_t alignment() const { return alignment_; }
   bool has_kv(const std::string& key) const;
 
-  // `ne` in GGUF order (ne[0] = row length, a multiple of the type's block size), 1..4 dims.
+  // `ne` in GGUF order (ne[0] = row length, a multiple of the type's block size), 1..4 dims, written
+  // as given (ggml's own writer drops trailing dims of 1; pass them that way for identical bytes).
   void add_tensor(const std::string& name, GGMLType type, std::vector<int64_t> ne, std::vector<uint8_t> bytes);
   void add_tensor(const std::string& name, GGMLType type, std::vector<int64_t> ne, const void* data);  // copies
   void add_tensor_lazy(const std::string& name, GGMLType type, std::vector<int64_t> ne, Fill fill);

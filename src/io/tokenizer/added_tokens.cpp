@@ -7,11 +7,13 @@ namespace as::tok {
 void AddedTokenMatcher::add(std::string content, int32_t id) {
   if (content.empty()) return;
   tokens_.push_back({std::move(content), id});
-  std::stable_sort(tokens_.begin(), tokens_.end(),
-                   [](const Entry& a, const Entry& b) { return a.content.size() > b.content.size(); });
+  std::stable_sort(tokens_.begin(), tokens_.end(), [](const Entry& a, const Entry& b) {
+    return a.content.size() > b.content.size();
+  });
   for (auto& v : by_first_) v.clear();
   for (size_t i = 0; i < tokens_.size(); ++i)
-    by_first_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(static_cast<uint32_t>(i));
+    by_first_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(
+        static_cast<uint32_t>(i));
 }
 
 AddedTokenMatcher::Match AddedTokenMatcher::find(std::string_view text, size_t from) const {

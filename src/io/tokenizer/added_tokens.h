@@ -27,7 +27,7 @@ class AddedTokenMatcher {
     std::string content;
     int32_t id;
   };
-  std::vector<Entry> tokens_;                    // longest first
+  std::vector<Entry> tokens_;                          // longest first
   std::array<std::vector<uint32_t>, 256> by_first_{};  // indices into tokens_, longest first
 };
 

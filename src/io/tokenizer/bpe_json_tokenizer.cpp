@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <unordered_map>
 
 #include "common/error.h"
 #include "common/file.h"
@@ -27,14 +26,16 @@ using json = nlohmann::json;
 
 // GPT-2's reversible byte <-> printable code point table.
 struct ByteLevelTable {
+  static constexpr uint32_t kCodePoints = 256 + 68;  // bytes remapped above U+00FF: 68
   std::array<uint32_t, 256> to_cp{};
-  std::unordered_map<uint32_t, uint8_t> to_byte;
+  std::array<int16_t, kCodePoints> to_byte{};  // -1: not in the alphabet
   ByteLevelTable() {
+    to_byte.fill(-1);
     uint32_t extra = 256;
     for (uint32_t b = 0; b < 256; ++b) {
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
       to_cp[b] = printable ? b : extra++;
-      to_byte[to_cp[b]] = static_cast<uint8_t>(b);
+      to_byte[to_cp[b]] = static_cast<int16_t>(b);
     }
   }
 };
@@ -55,9 +56,8 @@ std::string byte_level_decode(std::string_view s) {
   while (i < s.size()) {
     uint32_t cp;
     const int len = utf8_decode(p + i, s.size() - i, &cp);
-    auto it = t.to_byte.find(cp);
-    if (it != t.to_byte.end() && len > 0 && cp != 0xFFFD)
-      out += static_cast<char>(it->second);
+    if (cp < ByteLevelTable::kCodePoints && t.to_byte[cp] >= 0)
+      out += static_cast<char>(t.to_byte[cp]);
     else
       out.append(s.substr(i, static_cast<size_t>(len)));
     i += static_cast<size_t>(len);
@@ -121,7 +121,9 @@ class BpeJsonTokenizer final : public Tokenizer {
     for (int32_t id : ids) out += token_bytes(id);
     return out;
   }
-  std::string decode_token(int32_t, int32_t id) const override { return std::string(token_bytes(id)); }
+  std::string decode_token(int32_t, int32_t id) const override {
+    return std::string(token_bytes(id));
+  }
 
   int32_t vocab_size() const override { return static_cast<int32_t>(pieces_.size()); }
   int32_t bos_id() const override { return bos_; }
@@ -188,23 +190,24 @@ class BpeJsonTokenizer final : public Tokenizer {
     check(merges.is_array(), path_ + ": model.merges is not a list");
     merges_.reserve(merges.size());
     merge_list_.reserve(merges.size());
-    std::string a, b;
+    std::string a, b, ab;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
       const json& e = merges[rank];
       if (e.is_string()) {
         const std::string& s = e.get_ref<const std::string&>();
         const size_t sp = s.find(' ', 1);
-        check(sp != std::string::npos, path_ + ": merge " + std::to_string(rank) + " '" + s +
-                                           "' is not \"left right\"");
+        check(sp != std::string::npos,
+              path_ + ": merge " + std::to_string(rank) + " '" + s + "' is not \"left right\"");
         a = s.substr(0, sp);
         b = s.substr(sp + 1);
       } else {
-        check(e.is_array() && e.size() == 2, path_ + ": merge " + std::to_string(rank) +
-                                                 " is neither \"a b\" nor [a, b]");
+        check(e.is_array() && e.size() == 2,
+              path_ + ": merge " + std::to_string(rank) + " is neither \"a b\" nor [a, b]");
         a = e[0].get<std::string>();
         b = e[1].get<std::string>();
       }
-      auto ia = by_piece.find(a), ib = by_piece.find(b), im = by_piece.find(a + b);
+      ab.assign(a).append(b);
+      auto ia = by_piece.find(a), ib = by_piece.find(b), im = by_piece.find(ab);
       check(ia != by_piece.end() && ib != by_piece.end() && im != by_piece.end(),
             path_ + ": merge " + std::to_string(rank) + " '" + a + " " + b +
                 "' uses a token missing from the vocab");
@@ -325,7 +328,8 @@ class BpeJsonTokenizer final : public Tokenizer {
     add_bos_ = bos_ >= 0 && add_bos_cfg.value_or(template_bos || bos_ >= 0);
   }
 
-  void encode_span(std::string_view span, WordCache::Table& cache, std::vector<int32_t>& ids) const {
+  void encode_span(std::string_view span, WordCache::Table& cache,
+                   std::vector<int32_t>& ids) const {
     std::string normalized, prefixed;
     if (nfc_ && !is_ascii(span)) {
       normalized = nfc(span);
@@ -357,27 +361,28 @@ class BpeJsonTokenizer final : public Tokenizer {
       ids.push_back(byte_id_[static_cast<unsigned char>(w[0])]);
       return;
     }
+    if (cache.get(w, ids)) return;
     if (ignore_merges_) {
       auto it = by_bytes_.find(w);
       if (it != by_bytes_.end()) {
         ids.push_back(it->second);
+        cache.put(w, std::span<const int32_t>(&it->second, 1));
         return;
       }
     }
-    if (cache.get(w, ids)) return;
     thread_local std::vector<MergeSymbol> sym;
     sym.resize(w.size());
     for (size_t i = 0; i < w.size(); ++i)
       sym[i] = {byte_id_[static_cast<unsigned char>(w[i])], static_cast<uint32_t>(i), 1, 0, 0};
     link_symbols(sym);
-    bpe_merge<int32_t>(sym, [this](const MergeSymbol& a, const MergeSymbol& b, int32_t* pri,
-                                   int32_t* id) {
-      const PairMap::Value* m = merges_.find(a.id, b.id);
-      if (!m) return false;
-      *pri = -m->rank;
-      *id = m->id;
-      return true;
-    });
+    bpe_merge<int32_t>(
+        sym, [this](const MergeSymbol& a, const MergeSymbol& b, int32_t* pri, int32_t* id) {
+          const PairMap::Value* m = merges_.find(a.id, b.id);
+          if (!m) return false;
+          *pri = -m->rank;
+          *id = m->id;
+          return true;
+        });
     const size_t first = ids.size();
     for (int32_t i = 0; i >= 0; i = sym[i].next) ids.push_back(sym[i].id);
     cache.put(w, std::span<const int32_t>(ids).subspan(first));

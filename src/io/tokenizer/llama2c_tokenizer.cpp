@@ -22,10 +22,14 @@ int byte_piece_value(std::string_view p) {
   int v = 0;
   for (char c : p.substr(3, 2)) {
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= c - '0';
-    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-    else return -1;
+    if (c >= '0' && c <= '9')
+      v |= c - '0';
+    else if (c >= 'A' && c <= 'F')
+      v |= c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      v |= c - 'a' + 10;
+    else
+      return -1;
   }
   return v;
 }
@@ -46,7 +50,8 @@ class Llama2cTokenizer final : public Tokenizer {
     int32_t max_len;
     std::memcpy(&max_len, p, 4);
     off = 4;
-    check(max_len > 0 && max_len < (1 << 20), path + ": bad max_token_length " + std::to_string(max_len));
+    check(max_len > 0 && max_len < (1 << 20),
+          path + ": bad max_token_length " + std::to_string(max_len));
     while (off < n) {
       need(8, "header");
       float score;
@@ -54,9 +59,9 @@ class Llama2cTokenizer final : public Tokenizer {
       std::memcpy(&score, p + off, 4);
       std::memcpy(&len, p + off + 4, 4);
       off += 8;
-      check(len >= 0 && len <= max_len,
-            path + ": token " + std::to_string(pieces_.size()) + " has length " +
-                std::to_string(len) + " (max_token_length " + std::to_string(max_len) + ")");
+      check(len >= 0 && len <= max_len, path + ": token " + std::to_string(pieces_.size()) +
+                                            " has length " + std::to_string(len) +
+                                            " (max_token_length " + std::to_string(max_len) + ")");
       need(static_cast<size_t>(len), "bytes");
       pieces_.emplace_back(reinterpret_cast<const char*>(p + off), static_cast<size_t>(len));
       scores_.push_back(score);
@@ -97,7 +102,8 @@ class Llama2cTokenizer final : public Tokenizer {
     size_t chunk_start = 0;
     auto flush = [&](size_t chunk_end) {
       if (sym.empty()) return;
-      const std::string_view chunk = std::string_view(w).substr(chunk_start, chunk_end - chunk_start);
+      const std::string_view chunk =
+          std::string_view(w).substr(chunk_start, chunk_end - chunk_start);
       chunk_start = chunk_end;
       if (cache.get(chunk, ids)) {
         sym.clear();
@@ -105,14 +111,15 @@ class Llama2cTokenizer final : public Tokenizer {
       }
       const size_t first = ids.size();
       link_symbols(sym);
-      bpe_merge<float>(sym, [this](const MergeSymbol& a, const MergeSymbol& b, float* pri, int32_t* id) {
-        if (byte_[a.id] >= 0 || byte_[b.id] >= 0) return false;  // byte fallback never merges
-        auto it = by_piece_.find(std::string_view(w).substr(a.start, a.len + b.len));
-        if (it == by_piece_.end()) return false;
-        *pri = scores_[it->second];
-        *id = it->second;
-        return *pri > -1e10f;  // llama2.c's initial best score
-      });
+      bpe_merge<float>(
+          sym, [this](const MergeSymbol& a, const MergeSymbol& b, float* pri, int32_t* id) {
+            if (byte_[a.id] >= 0 || byte_[b.id] >= 0) return false;  // byte fallback never merges
+            auto it = by_piece_.find(std::string_view(w).substr(a.start, a.len + b.len));
+            if (it == by_piece_.end()) return false;
+            *pri = scores_[it->second];
+            *id = it->second;
+            return *pri > -1e10f;  // llama2.c's initial best score
+          });
       for (int32_t i = 0; i >= 0; i = sym[i].next) ids.push_back(sym[i].id);
       cache.put(chunk, std::span<const int32_t>(ids).subspan(first));
       sym.clear();
@@ -130,7 +137,8 @@ class Llama2cTokenizer final : public Tokenizer {
       if (chunked_ && c == ' ' && base + i > 0 && w[base + i - 1] != ' ') flush(base + i);
       auto it = by_piece_.find(text.substr(start, len));
       if (it != by_piece_.end()) {
-        sym.push_back({it->second, base + static_cast<uint32_t>(start), static_cast<uint32_t>(len), 0, 0});
+        sym.push_back(
+            {it->second, base + static_cast<uint32_t>(start), static_cast<uint32_t>(len), 0, 0});
       } else {
         for (size_t k = start; k <= i; ++k)
           sym.push_back({static_cast<unsigned char>(text[k]) + kByteBase,
@@ -156,7 +164,7 @@ class Llama2cTokenizer final : public Tokenizer {
     if (!valid(id) || id == kBos || id == kEos) return "";
     if (byte_[id] >= 0) return std::string(1, static_cast<char>(byte_[id]));
     std::string_view p = pieces_[id];
-    if ((prev == kBos || prev < 0) && p.starts_with(' ')) p.remove_prefix(1);
+    if (prev == kBos && p.starts_with(' ')) p.remove_prefix(1);
     return std::string(p);
   }
 

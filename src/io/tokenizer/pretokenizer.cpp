@@ -42,7 +42,10 @@ size_t contraction(std::string_view text, const Decoded& d, size_t i, bool ignor
   const size_t n = d.cls.size();
   if (!(d.cls[i] & kApos) || i + 1 >= n) return 0;
   auto ascii_at = [&](size_t k) -> char {
-    if (k >= n || d.off[k + 1] - d.off[k] != 1) return 0;
+    if (k >= n) return 0;
+    // Under (?i), U+017F LATIN SMALL LETTER LONG S case-folds to 's'.
+    if (ignore_case && text.substr(d.off[k], d.off[k + 1] - d.off[k]) == "\xC5\xBF") return 's';
+    if (d.off[k + 1] - d.off[k] != 1) return 0;
     char c = text[d.off[k]];
     if (ignore_case && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return c;

@@ -12,9 +12,9 @@
 namespace as::tok {
 
 struct SplitRules {
-  std::string name;             // "llama3", "qwen2", "gpt2"
-  bool gpt2 = false;            // GPT-2 alternatives (" ?" prefixes, case-sensitive contractions)
-  int max_digits = 0;           // digits per piece; 0 = unbounded
+  std::string name;    // "llama3", "qwen2", "gpt2"
+  bool gpt2 = false;   // GPT-2 alternatives (" ?" prefixes, case-sensitive contractions)
+  int max_digits = 0;  // digits per piece; 0 = unbounded
 };
 
 // Rules for a Split regex taken from tokenizer.json; false when the pattern is not supported.

@@ -49,11 +49,22 @@ class ProtoReader {
   }
   void skip() {
     switch (wire_) {
-      case 0: varint(); break;
-      case 1: need(8); pos_ += 8; break;
-      case 2: as_bytes(); break;
-      case 5: need(4); pos_ += 4; break;
-      default: fail("unsupported wire type " + std::to_string(wire_));
+      case 0:
+        varint();
+        break;
+      case 1:
+        need(8);
+        pos_ += 8;
+        break;
+      case 2:
+        as_bytes();
+        break;
+      case 5:
+        need(4);
+        pos_ += 4;
+        break;
+      default:
+        fail("unsupported wire type " + std::to_string(wire_));
     }
   }
 
@@ -66,7 +77,8 @@ class ProtoReader {
     if (n > buf_.size() - pos_) fail("field runs past the end");
   }
   void expect(uint32_t wire) const {
-    if (wire_ != wire) fail("field " + std::to_string(field_) + " has wire type " + std::to_string(wire_));
+    if (wire_ != wire)
+      fail("field " + std::to_string(field_) + " has wire type " + std::to_string(wire_));
   }
   uint64_t varint() {
     uint64_t v = 0;

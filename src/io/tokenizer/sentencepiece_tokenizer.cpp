@@ -80,35 +80,30 @@ class SentencePieceTokenizer final : public Tokenizer {
     return ids;
   }
 
+  // decode_token() over the ids, except that consecutive byte pieces are gathered and bytes that
+  // do not form valid UTF-8 become U+FFFD, as in sentencepiece's decoder.
   std::string decode(const std::vector<int32_t>& ids) const override {
     std::string out, bytes;
-    bool start_done = false;  // the leading space of the first piece has been dealt with
-    auto flush = [&] {
-      append_bytes(out, bytes);
-      bytes.clear();
-    };
+    int32_t prev = -1;
     for (int32_t id : ids) {
       if (!valid(id)) continue;
       if (types_[id] == TokenType::Byte) {
         bytes += static_cast<char>(byte_value_[id]);
-        continue;
+      } else {
+        append_bytes(out, bytes);
+        bytes.clear();
+        out += decode_token(prev, id);
       }
-      flush();
-      if (types_[id] == TokenType::Control) continue;
-      const bool strip = !start_done && out.empty();
-      const std::string s = piece_text(id, strip);
-      if (strip && types_[id] != TokenType::Unknown && pieces_[id].starts_with(kSpaceSymbol))
-        start_done = true;
-      out += s;
+      prev = id;
     }
-    flush();
+    append_bytes(out, bytes);
     return out;
   }
 
   std::string decode_token(int32_t prev, int32_t id) const override {
     if (!valid(id) || types_[id] == TokenType::Control) return "";
     if (types_[id] == TokenType::Byte) return std::string(1, static_cast<char>(byte_value_[id]));
-    return piece_text(id, prev < 0 || prev == bos_);
+    return piece_text(id, prev >= 0 && prev == bos_);
   }
 
   int32_t vocab_size() const override { return static_cast<int32_t>(pieces_.size()); }
@@ -135,10 +130,14 @@ class SentencePieceTokenizer final : public Tokenizer {
           float score = 0.0f;
           int type = 1;
           while (p.next()) {
-            if (p.field() == 1) piece = std::string(p.as_bytes());
-            else if (p.field() == 2) score = p.as_float();
-            else if (p.field() == 3) type = p.as_int32();
-            else p.skip();
+            if (p.field() == 1)
+              piece = std::string(p.as_bytes());
+            else if (p.field() == 2)
+              score = p.as_float();
+            else if (p.field() == 3)
+              type = p.as_int32();
+            else
+              p.skip();
           }
           check(type >= 1 && type <= 6, path_ + ": piece " + std::to_string(pieces_.size()) +
                                             " has unknown type " + std::to_string(type));
@@ -152,14 +151,29 @@ class SentencePieceTokenizer final : public Tokenizer {
           ProtoReader t(model.as_bytes(), path_);
           while (t.next()) {
             switch (t.field()) {
-              case 3: model_type_ = t.as_int32(); break;
-              case 24: whitespace_suffix_ = t.as_bool(); break;
-              case 35: byte_fallback_ = t.as_bool(); break;
-              case 40: unk_ = t.as_int32(); break;
-              case 41: bos_ = t.as_int32(); break;
-              case 42: eos_ = t.as_int32(); break;
-              case 44: unk_surface_ = std::string(t.as_bytes()); break;
-              default: t.skip();
+              case 3:
+                model_type_ = t.as_int32();
+                break;
+              case 24:
+                whitespace_suffix_ = t.as_bool();
+                break;
+              case 35:
+                byte_fallback_ = t.as_bool();
+                break;
+              case 40:
+                unk_ = t.as_int32();
+                break;
+              case 41:
+                bos_ = t.as_int32();
+                break;
+              case 42:
+                eos_ = t.as_int32();
+                break;
+              case 44:
+                unk_surface_ = std::string(t.as_bytes());
+                break;
+              default:
+                t.skip();
             }
           }
           break;
@@ -168,12 +182,23 @@ class SentencePieceTokenizer final : public Tokenizer {
           ProtoReader n(model.as_bytes(), path_);
           while (n.next()) {
             switch (n.field()) {
-              case 1: normalizer_name_ = std::string(n.as_bytes()); break;
-              case 2: has_charsmap_ = !n.as_bytes().empty(); break;
-              case 3: add_dummy_prefix_ = n.as_bool(); break;
-              case 4: remove_extra_ws_ = n.as_bool(); break;
-              case 5: escape_ws_ = n.as_bool(); break;
-              default: n.skip();
+              case 1:
+                normalizer_name_ = std::string(n.as_bytes());
+                break;
+              case 2:
+                has_charsmap_ = !n.as_bytes().empty();
+                break;
+              case 3:
+                add_dummy_prefix_ = n.as_bool();
+                break;
+              case 4:
+                remove_extra_ws_ = n.as_bool();
+                break;
+              case 5:
+                escape_ws_ = n.as_bool();
+                break;
+              default:
+                n.skip();
             }
           }
           break;
@@ -184,9 +209,9 @@ class SentencePieceTokenizer final : public Tokenizer {
     }
     check(!pieces_.empty(), path_ + ": no pieces (not a SentencePiece model, or truncated)");
     check(have_trainer, path_ + ": no trainer_spec (truncated SentencePiece model?)");
-    check(model_type_ == kModelBpe,
-          path_ + ": SentencePiece model type " + std::to_string(model_type_) +
-              " is not supported (only BPE = 2)");
+    check(model_type_ == kModelBpe, path_ + ": SentencePiece model type " +
+                                        std::to_string(model_type_) +
+                                        " is not supported (only BPE = 2)");
     if (has_charsmap_)
       log_warn(path_ + ": normalizer '" + normalizer_name_ +
                "' has a precompiled charsmap, which is not applied (identity normalization)");
@@ -230,8 +255,10 @@ class SentencePieceTokenizer final : public Tokenizer {
     // character that is not a space symbol.
     chunked_ = true;
     for (const auto& [p, id] : mergeable_) {
-      for (size_t k = p.find(kSpaceSymbol, 1); k != std::string::npos; k = p.find(kSpaceSymbol, k + 1))
-        if (k < kSpaceSymbol.size() || p.compare(k - kSpaceSymbol.size(), kSpaceSymbol.size(), kSpaceSymbol) != 0)
+      for (size_t k = p.find(kSpaceSymbol, 1); k != std::string::npos;
+           k = p.find(kSpaceSymbol, k + 1))
+        if (k < kSpaceSymbol.size() ||
+            p.compare(k - kSpaceSymbol.size(), kSpaceSymbol.size(), kSpaceSymbol) != 0)
           chunked_ = false;
     }
     if (byte_fallback_) {
@@ -301,8 +328,10 @@ class SentencePieceTokenizer final : public Tokenizer {
         if (!(remove_extra_ws_ && prev_space)) out += space;
         prev_space = true;
       } else {
-        if (cp == 0xFFFD && len == 1) out += kReplacement;
-        else out.append(text.substr(i, static_cast<size_t>(len)));
+        if (cp == 0xFFFD && len == 1)
+          out += kReplacement;
+        else
+          out.append(text.substr(i, static_cast<size_t>(len)));
         prev_space = false;
       }
       i += static_cast<size_t>(len);
@@ -338,8 +367,10 @@ class SentencePieceTokenizer final : public Tokenizer {
     for (size_t i = 0; i < bytes.size();) {
       uint32_t cp;
       const int len = utf8_decode(p + i, bytes.size() - i, &cp);
-      if (cp == 0xFFFD && len == 1) out += kReplacement;
-      else out.append(bytes.substr(i, static_cast<size_t>(len)));
+      if (cp == 0xFFFD && len == 1)
+        out += kReplacement;
+      else
+        out.append(bytes.substr(i, static_cast<size_t>(len)));
       i += static_cast<size_t>(len);
     }
   }

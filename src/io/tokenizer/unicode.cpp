@@ -71,7 +71,8 @@ bool is_ascii(std::string_view s) {
 std::string nfc(std::string_view s) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* norm = icu::Normalizer2::getNFCInstance(err);
-  if (U_FAILURE(err)) throw Error(std::string("ICU NFC normalizer unavailable: ") + u_errorName(err));
+  if (U_FAILURE(err))
+    throw Error(std::string("ICU NFC normalizer unavailable: ") + u_errorName(err));
   std::string out;
   out.reserve(s.size());
   icu::StringByteSink<std::string> sink(&out);

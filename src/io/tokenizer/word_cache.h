@@ -15,7 +15,7 @@ namespace as::tok {
 
 class WordCache {
  public:
-  static constexpr size_t kMaxWordBytes = 48;   // longer words are not cached
+  static constexpr size_t kMaxWordBytes = 48;  // longer words are not cached
   static constexpr size_t kMaxEntries = 1 << 16;
 
   struct Table {

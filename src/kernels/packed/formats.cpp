@@ -52,8 +52,7 @@ void quantize_q8_g32(const float* w, int64_t K, uint8_t* out) {
     BlockQ8G32 blk{};
     blk.d = to_f16_sat(absmax(x, 32) / 127.0f);
     const float d = kernels::f16_to_f32(blk.d);
-    for (int e = 0; e < 32; ++e)
-      blk.qs[e] = d != 0.0f ? int8_t(std::clamp(rne(x[e] / d), -127.0f, 127.0f)) : int8_t(0);
+    for (int e = 0; e < 32; ++e) blk.qs[e] = d != 0.0f ? int8_t(std::clamp(rne(x[e] / d), -127.0f, 127.0f)) : int8_t(0);
     std::memcpy(out + b * sizeof blk, &blk, sizeof blk);
   }
 }
@@ -80,8 +79,10 @@ inline int nib_get(const uint8_t* qs, int e) {  // e in 0..31
   return e < 16 ? (qs[e] & 0x0F) : (qs[e - 16] >> 4);
 }
 inline void nib_set(uint8_t* qs, int e, int v) {
-  if (e < 16) qs[e] = uint8_t((qs[e] & 0xF0) | v);
-  else qs[e - 16] = uint8_t((qs[e - 16] & 0x0F) | (v << 4));
+  if (e < 16)
+    qs[e] = uint8_t((qs[e] & 0xF0) | v);
+  else
+    qs[e - 16] = uint8_t((qs[e - 16] & 0x0F) | (v << 4));
 }
 // Quads of one 32-weight nibble sub-block, plus `add` to every code byte (no carries: codes <= 30).
 inline void nib_decode_quads(const uint8_t* qs, uint8_t* dst, int64_t quad_stride, uint32_t add) {
@@ -245,22 +246,24 @@ void seq2_pack(const float* x, float s, uint8_t* qs /*32 bytes*/) {
 // least-squares scale for that support; 0 if none). Weights already ternary ({-a, 0, a}) come back
 // exactly.
 struct Ternary {
-  float delta, scale;
+  double delta;
+  float scale;
 };
+// Sums in double (in index order), so a row that is already ternary gives back its scale exactly.
 Ternary ternary_fit(const float* x, int64_t n) {
-  float sum = 0.0f;
+  double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += std::fabs(x[i]);
-  const float delta = 0.5f * (sum / float(n));
-  float nz_sum = 0.0f;
+  const double delta = 0.5 * (sum / double(n));
+  double nz_sum = 0.0;
   int64_t nnz = 0;
   for (int64_t i = 0; i < n; ++i)
     if (std::fabs(x[i]) > delta) nz_sum += std::fabs(x[i]), ++nnz;
-  return {delta, nnz ? nz_sum / float(nnz) : 0.0f};
+  return {delta, nnz ? float(nz_sum / double(nnz)) : 0.0f};
 }
-inline int ternary_code(float x, float delta) {  // 0, 1, 2 = -1, 0, +1
+inline int ternary_code(float x, double delta) {  // 0, 1, 2 = -1, 0, +1
   return std::fabs(x) > delta ? (x < 0.0f ? 0 : 2) : 1;
 }
-void tern2_pack(const float* x, float delta, uint8_t* qs) {
+void tern2_pack(const float* x, double delta, uint8_t* qs) {
   std::memset(qs, 0, 32);
   for (int e = 0; e < 128; ++e) c2_set(qs, e, ternary_code(x[e], delta));
 }
@@ -269,7 +272,8 @@ template <bool kSeq, bool kPc>
 void quantize_2b(const float* w, int64_t K, uint8_t* out) {
   const int64_t nb = K / 128;
   if constexpr (kPc) {
-    float s, delta = 0.0f;
+    float s;
+    double delta = 0.0;
     if constexpr (kSeq) {
       s = seq2_pick_scale(w, K, round_f32);
     } else {
@@ -278,8 +282,10 @@ void quantize_2b(const float* w, int64_t K, uint8_t* out) {
     }
     store_as<float>(out, s);
     for (int64_t b = 0; b < nb; ++b) {
-      if constexpr (kSeq) seq2_pack(w + b * 128, s, out + 4 + b * 32);
-      else tern2_pack(w + b * 128, delta, out + 4 + b * 32);
+      if constexpr (kSeq)
+        seq2_pack(w + b * 128, s, out + 4 + b * 32);
+      else
+        tern2_pack(w + b * 128, delta, out + 4 + b * 32);
     }
   } else {
     for (int64_t b = 0; b < nb; ++b) {
@@ -407,8 +413,10 @@ inline int sherry_encode(const int* u) {
   int first = 0, tail = 0, nz = 0;
   for (int p = 0; p < 4; ++p) {
     if (p == zero) continue;
-    if (nz == 0) first = u[p];
-    else if (u[p] != first) tail |= 1 << (nz - 1);
+    if (nz == 0)
+      first = u[p];
+    else if (u[p] != first)
+      tail |= 1 << (nz - 1);
     ++nz;
   }
   return (first < 0 ? 16 : 0) | (zero << 2) | tail;
@@ -435,15 +443,19 @@ inline int sherry_code(const uint8_t* qs, const uint8_t* sg, int g) {
   const int flip = int((load_as<uint32_t>(sg) >> g) & 1u);
   return flip << 4 | slot;
 }
+// Mean |x| over the kept lanes, summed in double in index order (exact for weights that are
+// already 3:4 ternary, so their scale comes back unchanged).
 float sherry_kept_mean(const float* x, int64_t n) {
-  float sum = 0.0f;
+  double sum = 0.0;
   for (int64_t g = 0; g < n / 4; ++g) {
     const float* v = x + 4 * g;
-    float mn = std::fabs(v[0]), tot = 0.0f;
-    for (int p = 0; p < 4; ++p) tot += std::fabs(v[p]), mn = std::min(mn, std::fabs(v[p]));
-    sum += tot - mn;
+    int zero = 0;
+    for (int p = 1; p < 4; ++p)
+      if (std::fabs(v[p]) < std::fabs(v[zero])) zero = p;
+    for (int p = 0; p < 4; ++p)
+      if (p != zero) sum += std::fabs(v[p]);
   }
-  return sum / float(n / 4 * 3);
+  return float(sum / double(n / 4 * 3));
 }
 
 template <bool kPc>
@@ -507,32 +519,123 @@ struct Row {
 };
 
 const Row kRows[kNumQuantTypes] = {
-    {QuantType::Q8_G32, "q8_g32", "int8 symmetric, fp16 scale per 32 (GGUF Q8_0 layout)", 32, sizeof(BlockQ8G32), 0,
-     quantize_q8_g32, dequantize_q8_g32, {128, 255, decode_q8_g32}},
-    {QuantType::Q4_G32, "q4_g32", "int4 symmetric, fp16 scale per 32 (GGUF Q4_0 layout)", 32, sizeof(BlockQ4G32), 0,
-     quantize_q4<32>, dequantize_q4<32>, {8, 15, decode_q4<32>}},
-    {QuantType::Q4_G128, "q4_g128", "int4 symmetric, fp16 scale per 128", 128, sizeof(BlockQ4G128), 0, quantize_q4<128>,
-     dequantize_q4<128>, {8, 15, decode_q4<128>}},
-    {QuantType::Q4Z_G32, "q4z_g32", "int4 asymmetric, fp16 scale + int zero point per 32", 32, sizeof(BlockQ4ZG32), 0,
-     quantize_q4z<32>, dequantize_q4z<32>, {15, 30, decode_q4z<32>}},
-    {QuantType::Q4Z_G128, "q4z_g128", "int4 asymmetric, fp16 scale + int zero point per 128", 128, sizeof(BlockQ4ZG128), 0,
-     quantize_q4z<128>, dequantize_q4z<128>, {15, 30, decode_q4z<128>}},
-    {QuantType::FP8_PC, "fp8_pc", "fp8 E4M3 weights, fp32 scale per output channel", 16, sizeof(BlockFp8), sizeof(RowHeader),
-     quantize_fp8_pc, dequantize_fp8_pc, {0, 0, nullptr}},
-    {QuantType::SEQ2_G128, "seq2_g128", "2-bit SEQ levels {-1.5,-0.5,0.5,1.5}*s, fp16 s per 128", 128, sizeof(Block2bG128), 0,
-     quantize_2b<true, false>, dequantize_2b<true, false>, {3, 6, decode_2b<true, false>}},
-    {QuantType::SEQ2_PC, "seq2_pc", "2-bit SEQ levels {-1.5,-0.5,0.5,1.5}*s, fp32 s per channel", 128, sizeof(Block2b), sizeof(RowHeader),
-     quantize_2b<true, true>, dequantize_2b<true, true>, {3, 6, decode_2b<true, true>}},
-    {QuantType::TERN2_G128, "tern2_g128", "ternary in 2 bits (I2_S/TQ2_0-like), fp16 s per 128", 128, sizeof(Block2bG128), 0,
-     quantize_2b<false, false>, dequantize_2b<false, false>, {1, 2, decode_2b<false, false>}},
-    {QuantType::TERN2_PC, "tern2_pc", "ternary in 2 bits (I2_S/TQ2_0-like), fp32 s per channel", 128, sizeof(Block2b), sizeof(RowHeader),
-     quantize_2b<false, true>, dequantize_2b<false, true>, {1, 2, decode_2b<false, true>}},
-    {QuantType::TERN167_PC, "tern167_pc", "ternary base-3 packed (5 trits/byte), fp32 s per channel", 256, sizeof(BlockTern167), sizeof(RowHeader),
-     quantize_tern167_pc, dequantize_tern167_pc, {1, 2, decode_tern167_pc}},
-    {QuantType::SHERRY125_G128, "sherry125_g128", "3:4 sparse ternary (Sherry, 5 bits/4 weights), fp16 s per 128",
-     128, sizeof(BlockSherryG128), 0, quantize_sherry<false>, dequantize_sherry<false>, {1, 2, decode_sherry<false>}},
-    {QuantType::SHERRY125_PC, "sherry125_pc", "3:4 sparse ternary (Sherry, 5 bits/4 weights), fp32 s per channel",
-     128, sizeof(BlockSherry), sizeof(RowHeader), quantize_sherry<true>, dequantize_sherry<true>, {1, 2, decode_sherry<true>}},
+    {QuantType::Q8_G32,
+     "q8_g32",
+     "int8 symmetric, fp16 scale per 32 (GGUF Q8_0 layout)",
+     32,
+     sizeof(BlockQ8G32),
+     0,
+     quantize_q8_g32,
+     dequantize_q8_g32,
+     {128, 255, decode_q8_g32}},
+    {QuantType::Q4_G32,
+     "q4_g32",
+     "int4 symmetric, fp16 scale per 32 (GGUF Q4_0 layout)",
+     32,
+     sizeof(BlockQ4G32),
+     0,
+     quantize_q4<32>,
+     dequantize_q4<32>,
+     {8, 15, decode_q4<32>}},
+    {QuantType::Q4_G128,
+     "q4_g128",
+     "int4 symmetric, fp16 scale per 128",
+     128,
+     sizeof(BlockQ4G128),
+     0,
+     quantize_q4<128>,
+     dequantize_q4<128>,
+     {8, 15, decode_q4<128>}},
+    {QuantType::Q4Z_G32,
+     "q4z_g32",
+     "int4 asymmetric, fp16 scale + int zero point per 32",
+     32,
+     sizeof(BlockQ4ZG32),
+     0,
+     quantize_q4z<32>,
+     dequantize_q4z<32>,
+     {15, 30, decode_q4z<32>}},
+    {QuantType::Q4Z_G128,
+     "q4z_g128",
+     "int4 asymmetric, fp16 scale + int zero point per 128",
+     128,
+     sizeof(BlockQ4ZG128),
+     0,
+     quantize_q4z<128>,
+     dequantize_q4z<128>,
+     {15, 30, decode_q4z<128>}},
+    {QuantType::FP8_PC,
+     "fp8_pc",
+     "fp8 E4M3 weights, fp32 scale per output channel",
+     16,
+     sizeof(BlockFp8),
+     sizeof(RowHeader),
+     quantize_fp8_pc,
+     dequantize_fp8_pc,
+     {0, 0, nullptr}},
+    {QuantType::SEQ2_G128,
+     "seq2_g128",
+     "2-bit SEQ levels {-1.5,-0.5,0.5,1.5}*s, fp16 s per 128",
+     128,
+     sizeof(Block2bG128),
+     0,
+     quantize_2b<true, false>,
+     dequantize_2b<true, false>,
+     {3, 6, decode_2b<true, false>}},
+    {QuantType::SEQ2_PC,
+     "seq2_pc",
+     "2-bit SEQ levels {-1.5,-0.5,0.5,1.5}*s, fp32 s per channel",
+     128,
+     sizeof(Block2b),
+     sizeof(RowHeader),
+     quantize_2b<true, true>,
+     dequantize_2b<true, true>,
+     {3, 6, decode_2b<true, true>}},
+    {QuantType::TERN2_G128,
+     "tern2_g128",
+     "ternary in 2 bits (I2_S/TQ2_0-like), fp16 s per 128",
+     128,
+     sizeof(Block2bG128),
+     0,
+     quantize_2b<false, false>,
+     dequantize_2b<false, false>,
+     {1, 2, decode_2b<false, false>}},
+    {QuantType::TERN2_PC,
+     "tern2_pc",
+     "ternary in 2 bits (I2_S/TQ2_0-like), fp32 s per channel",
+     128,
+     sizeof(Block2b),
+     sizeof(RowHeader),
+     quantize_2b<false, true>,
+     dequantize_2b<false, true>,
+     {1, 2, decode_2b<false, true>}},
+    {QuantType::TERN167_PC,
+     "tern167_pc",
+     "ternary base-3 packed (5 trits/byte), fp32 s per channel",
+     256,
+     sizeof(BlockTern167),
+     sizeof(RowHeader),
+     quantize_tern167_pc,
+     dequantize_tern167_pc,
+     {1, 2, decode_tern167_pc}},
+    {QuantType::SHERRY125_G128,
+     "sherry125_g128",
+     "3:4 sparse ternary (Sherry, 5 bits/4 weights), fp16 s per 128",
+     128,
+     sizeof(BlockSherryG128),
+     0,
+     quantize_sherry<false>,
+     dequantize_sherry<false>,
+     {1, 2, decode_sherry<false>}},
+    {QuantType::SHERRY125_PC,
+     "sherry125_pc",
+     "3:4 sparse ternary (Sherry, 5 bits/4 weights), fp32 s per channel",
+     128,
+     sizeof(BlockSherry),
+     sizeof(RowHeader),
+     quantize_sherry<true>,
+     dequantize_sherry<true>,
+     {1, 2, decode_sherry<true>}},
 };
 
 }  // namespace

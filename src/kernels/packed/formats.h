@@ -88,6 +88,7 @@ static_assert(sizeof(BlockQ4ZG128) == 68);
 
 // ---- fp8_pc: OCP E4M3FN weights with one fp32 scale per output channel (RowHeader). ----
 // value[e] = e4m3_to_f32(q[e]) * row_scale. The 16-weight block only fixes the K granularity.
+// The NaN codes 0x7F / 0xFF are never written; the SIMD kernels would read them as +-480.
 struct BlockFp8 {
   uint8_t q[16];
 };
@@ -96,10 +97,11 @@ static_assert(sizeof(BlockFp8) == 16);
 // ---- 2-bit code plane for 128 weights (seq2_*, tern2_*) ----
 // Byte m (0..31), bit pair n (bits 2n..2n+1, n = 0..3) holds the code of element 32n + m
 // (the GGUF TQ2_0 order within 128 weights, low bits first).
-//   seq2:  value = (c - 1.5) * s, c in 0..3 -> levels {-1.5, -0.5, 0.5, 1.5} * s.
+//   seq2:  value = (c - 1.5) * s, c in 0..3 -> levels {-1.5, -0.5, 0.5, 1.5} * s. (AngelSlim's SEQ
+//          2-bit quantizer writes its levels as {-0.75, -0.25, 0.25, 0.75} * s_seq, so s = s_seq / 2.)
 //   tern2: value = (c - 1) * s,   c in 0..2 -> {-1, 0, +1} * s; code 3 is never written.
 struct Block2bG128 {
-  uint16_t d;      // fp16 group scale s
+  uint16_t d;  // fp16 group scale s
   uint8_t qs[32];
 };
 static_assert(sizeof(Block2bG128) == 34);

@@ -34,9 +34,9 @@ class FnRef<R(A...)> {
  public:
   template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FnRef>>>
   FnRef(F&& f)  // NOLINT(google-explicit-constructor)
-      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, A... a) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(
-                                             std::forward<A>(a)...); }) {}
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, A... a) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<A>(a)...);
+        }) {}
   R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
 
  private:
@@ -86,8 +86,7 @@ void quantize_activations(const float* X, int64_t M, int64_t K, int64_t blk, Act
 //   sherry125_* u                 1          s
 // fp8_pc is not an integer type (decode_fp8 below).
 // ---------------------------------------------------------------------------------------------
-using DecodeCodesFn = void (*)(const uint8_t* row, int64_t K, uint8_t* dst, int64_t quad_stride,
-                               float* blk_scale);
+using DecodeCodesFn = void (*)(const uint8_t* row, int64_t K, uint8_t* dst, int64_t quad_stride, float* blk_scale);
 struct TypeImpl {
   int code_off;          // 0 for fp8
   int max_code;          // largest code the decoder writes (bounds the int16 headroom)

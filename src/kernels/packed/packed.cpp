@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -59,18 +60,20 @@ const QuantTypeTraits& checked_traits(QuantType t) {
 std::string shape_str(int64_t N, int64_t K) { return "N=" + std::to_string(N) + ", K=" + std::to_string(K); }
 
 void check_k(const QuantTypeTraits& tr, int64_t K, const char* what, const std::string& shape) {
-  as::check(K > 0 && K % tr.block_size == 0,
-            std::string("packed ") + what + ": type " + tr.name + " needs K to be a positive multiple of " +
-                std::to_string(tr.block_size) + " (" + shape + ")");
+  as::check(K > 0 && K % tr.block_size == 0, std::string("packed ") + what + ": type " + tr.name +
+                                                 " needs K to be a positive multiple of " +
+                                                 std::to_string(tr.block_size) + " (" + shape + ")");
 }
 
-void check_matmul(const QuantTypeTraits& tr, const char* what, const uint8_t* W, int64_t N, int64_t K,
-                  const float* X, int64_t M, const float* Y) {
+// Hot path (every GEMV): builds the message only when something is wrong.
+void check_matmul(const QuantTypeTraits& tr, const char* what, const uint8_t* W, int64_t N, int64_t K, const float* X,
+                  int64_t M, const float* Y) {
+  if (K > 0 && K % tr.block_size == 0 && N >= 1 && M >= 1 && W && X && Y) return;
   const std::string shape = "M=" + std::to_string(M) + ", " + shape_str(N, K);
   check_k(tr, K, what, shape);
-  as::check(N >= 1 && M >= 1, std::string("packed ") + what + ": type " + tr.name + " needs N >= 1 and M >= 1 (" +
-                                  shape + ")");
-  as::check(W && X && Y, std::string("packed ") + what + ": type " + tr.name + " got a null pointer (" + shape + ")");
+  as::check(N >= 1 && M >= 1,
+            std::string("packed ") + what + ": type " + tr.name + " needs N >= 1 and M >= 1 (" + shape + ")");
+  throw as::Error(std::string("packed ") + what + ": type " + tr.name + " got a null pointer (" + shape + ")");
 }
 
 }  // namespace
@@ -127,9 +130,12 @@ void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, f
 bool isa_available(Isa isa) {
   switch (isa) {
     case Isa::Scalar:
-    case Isa::Best: return true;
-    case Isa::Avx2: return cpu().avx2;
-    case Isa::Avx512: return cpu().avx512;
+    case Isa::Best:
+      return true;
+    case Isa::Avx2:
+      return cpu().avx2;
+    case Isa::Avx512:
+      return cpu().avx512;
   }
   return false;
 }
@@ -149,10 +155,14 @@ Isa best_isa() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
-    case Isa::Best: return "best";
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Best:
+      return "best";
   }
   return "?";
 }
@@ -165,7 +175,7 @@ Isa isa_from_name(std::string_view name) {
 
 Isa resolve_isa(Isa isa) {
   if (isa == Isa::Best) return best_isa();
-  as::check(int(isa) >= 0 && int(isa) < kNumIsas, "packed: bad ISA id " + std::to_string(int(isa)));
+  as::check(int(isa) < kNumIsas, "packed: bad ISA id " + std::to_string(int(isa)));
   as::check(isa_available(isa), std::string("packed: ISA ") + isa_name(isa) + " is not supported by this CPU");
   return isa;
 }
@@ -174,8 +184,10 @@ void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float*
   const QuantTypeTraits& tr = checked_traits(t);
   check_matmul(tr, "gemm", packed, N, K, X, M, Y);
   const IsaKernels& k = tr.kernels[int(resolve_isa(isa))];
-  if (M == 1) k.gemv(packed, N, K, X, Y);
-  else k.gemm(packed, N, K, X, M, Y);
+  if (M == 1)
+    k.gemv(packed, N, K, X, Y);
+  else
+    k.gemm(packed, N, K, X, M, Y);
 }
 
 void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y, Isa isa) {
@@ -196,63 +208,77 @@ namespace {
 
 uint64_t sum_scalar(const uint64_t* p, size_t n) {
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (size_t i = 0; i + 4 <= n; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+  for (; i < n; ++i) s0 += p[i];
   return s0 + s1 + s2 + s3;
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) uint64_t sum_avx2(const uint64_t* p, size_t n) {
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  const __m256i* v = reinterpret_cast<const __m256i*>(p);
-  for (size_t i = 0; i + 16 <= n; i += 16, v += 4) {
-    a0 = _mm256_add_epi64(a0, _mm256_load_si256(v));
-    a1 = _mm256_add_epi64(a1, _mm256_load_si256(v + 1));
-    a2 = _mm256_add_epi64(a2, _mm256_load_si256(v + 2));
-    a3 = _mm256_add_epi64(a3, _mm256_load_si256(v + 3));
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i* v = reinterpret_cast<const __m256i*>(p + i);
+    a0 = _mm256_add_epi64(a0, _mm256_loadu_si256(v));
+    a1 = _mm256_add_epi64(a1, _mm256_loadu_si256(v + 1));
+    a2 = _mm256_add_epi64(a2, _mm256_loadu_si256(v + 2));
+    a3 = _mm256_add_epi64(a3, _mm256_loadu_si256(v + 3));
   }
   const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
   alignas(32) uint64_t t[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(t), s);
-  return t[0] + t[1] + t[2] + t[3];
+  return t[0] + t[1] + t[2] + t[3] + sum_scalar(p + i, n - i);
 }
 #endif
 
+uint64_t sum_words(const uint64_t* p, size_t n) {
+#if defined(__x86_64__)
+  if (isa_available(Isa::Avx2)) return sum_avx2(p, n);
+#endif
+  return sum_scalar(p, n);
+}
+
 }  // namespace
+
+uint64_t stream_read_sum(const void* data, size_t bytes) {
+  as::check(data != nullptr || bytes == 0, "stream_read_sum: null buffer");
+  const size_t words = bytes / 8;
+  const uint64_t* p = static_cast<const uint64_t*>(data);
+  std::atomic<uint64_t> total{0};
+  // 64 KiB chunks handed out dynamically (like the kernels' row chunks).
+  const size_t chunk = 8192;
+  detail::parallel_for(int64_t((words + chunk - 1) / chunk), [&](int64_t c) {
+    const size_t b = size_t(c) * chunk;
+    total.fetch_add(sum_words(p + b, std::min(chunk, words - b)), std::memory_order_relaxed);
+  });
+  uint64_t tail = 0;
+  std::memcpy(&tail, static_cast<const uint8_t*>(data) + words * 8, bytes % 8);
+  return total.load() + tail;
+}
 
 double measure_read_bandwidth_gbs(size_t bytes, int reps) {
   as::check(bytes >= (size_t(1) << 20) && reps >= 1, "measure_read_bandwidth_gbs: needs >= 1 MiB and reps >= 1");
-  const size_t n = bytes / 8 / 64 * 64;  // uint64 words, a whole number of 512-byte lines per thread chunk
+  const size_t n = bytes / 64 * 8;  // uint64 words, whole cache lines
   struct Free {
     void operator()(uint64_t* p) const { std::free(p); }
   };
   std::unique_ptr<uint64_t, Free> buf(static_cast<uint64_t*>(std::aligned_alloc(64, n * 8)));
   as::check(buf != nullptr, "measure_read_bandwidth_gbs: out of memory");
   uint64_t* p = buf.get();
-  const int64_t chunks = num_threads();
-  const size_t per = n / size_t(chunks) / 64 * 64;
-  // First touch from the threads that will read (and to make the pages real).
-  detail::parallel_for(chunks, [&](int64_t c) {
-    for (size_t i = 0; i < per; ++i) p[size_t(c) * per + i] = i;
+  // Make the pages real (touched from the pool's threads).
+  detail::parallel_ranges(int64_t(n), 1 << 16, 8, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = uint64_t(i);
   });
-  const bool avx2 = isa_available(Isa::Avx2);
-  std::atomic<uint64_t> sink{0};
+  uint64_t sink = 0;
   double best = 0.0;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    detail::parallel_for(chunks, [&](int64_t c) {
-      const uint64_t* q = p + size_t(c) * per;
-#if defined(__x86_64__)
-      const uint64_t s = avx2 ? sum_avx2(q, per) : sum_scalar(q, per);
-#else
-      const uint64_t s = sum_scalar(q, per);
-      (void)avx2;
-#endif
-      sink.fetch_add(s, std::memory_order_relaxed);
-    });
+    sink += stream_read_sum(p, n * 8);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, double(per * size_t(chunks) * 8) / sec / 1e9);
+    best = std::max(best, double(n * 8) / sec / 1e9);
   }
-  return sink.load() == 0xdeadbeef ? best + 1e-12 : best;  // keep the sums alive
+  return sink == 0x5eed ? best + 1e-12 : best;  // keeps the sums alive
 }
 
 }  // namespace as::packed

@@ -45,8 +45,7 @@ using DotFn = float (*)(const uint8_t* row, const float* x, int64_t K);
 // y[N] = W[N, K] . x[K].
 using GemvFn = void (*)(const uint8_t* W, int64_t N, int64_t K, const float* x, float* y);
 // Y[M, N] = X[M, K] . W[N, K]^T (row-major X and Y).
-using GemmFn = void (*)(const uint8_t* W, int64_t N, int64_t K, const float* X, int64_t M,
-                        float* Y);
+using GemmFn = void (*)(const uint8_t* W, int64_t N, int64_t K, const float* X, int64_t M, float* Y);
 // Reference codecs for one row of K weights.
 using QuantizeRowFn = void (*)(const float* w, int64_t K, uint8_t* out);
 using DequantizeRowFn = void (*)(const uint8_t* row, int64_t K, float* out);
@@ -89,10 +88,9 @@ void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, f
 
 // ---- matmul ----
 // Y[M, N] = X[M, K] . W^T with W the packed N x K matrix. M == 1 is GEMV.
-void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* X, int64_t M,
-          float* Y, Isa isa = Isa::Best);
-void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y,
+void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
           Isa isa = Isa::Best);
+void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y, Isa isa = Isa::Best);
 float dot(QuantType t, const uint8_t* row, const float* x, int64_t K, Isa isa = Isa::Best);
 
 // ---- ISA ----
@@ -109,5 +107,9 @@ int num_threads();
 // Read bandwidth of main memory in GB/s (1e9 bytes/s): num_threads() threads stream a buffer of
 // `bytes` (default 256 MiB, far above any LLC here); best of `reps` passes.
 double measure_read_bandwidth_gbs(size_t bytes = size_t(256) << 20, int reps = 3);
+// The probe's read loop on caller memory: sums `bytes` bytes as little-endian uint64 words (a
+// trailing partial word is zero-padded) with num_threads() threads. Lets a benchmark time a pure
+// read of exactly the bytes a kernel reads, under the same conditions.
+uint64_t stream_read_sum(const void* data, size_t bytes);
 
 }  // namespace as::packed

@@ -32,19 +32,19 @@ class Pool {
   }
   ~Pool() { stop_workers(); }
 
-  int threads() const { return n_threads_; }
+  int threads() const { return n_threads_.load(std::memory_order_relaxed); }
 
   void set_threads(int n) {
     std::lock_guard<std::mutex> run_lock(run_mu_);
-    if (n == n_threads_) return;
+    if (n == n_threads_.load()) return;
     stop_workers();
-    n_threads_ = n;
+    n_threads_.store(n);
     start_workers();
   }
 
   void run(int64_t n_tasks, FnRef<void(int64_t)> fn) {
     if (n_tasks <= 0) return;
-    if (n_tasks == 1 || tl_in_pool_task || n_threads_ == 1) {
+    if (n_tasks == 1 || tl_in_pool_task || n_threads_.load(std::memory_order_relaxed) == 1) {
       for (int64_t t = 0; t < n_tasks; ++t) fn(t);
       return;
     }
@@ -62,15 +62,17 @@ class Pool {
     work();
     // Wait for the helpers that took part.
     for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-      if (spin < 20000) AS_CPU_RELAX();
-      else std::this_thread::yield();
+      if (spin < 20000)
+        AS_CPU_RELAX();
+      else
+        std::this_thread::yield();
     }
     job_fn_ = nullptr;
   }
 
  private:
   Pool() {
-    n_threads_ = 2;
+    n_threads_.store(2);
     start_workers();
   }
 
@@ -85,8 +87,9 @@ class Pool {
     tl_in_pool_task = was;
   }
 
-  void worker_main() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  // `seen` is the generation when the worker was created: a job posted before the thread gets to
+  // run must still count as new for it (the caller waits for every worker).
+  void worker_main(uint64_t seen) {
     for (;;) {
       // Spin a little, then sleep.
       uint64_t g = seen;
@@ -111,7 +114,7 @@ class Pool {
 
   void start_workers() {
     stop_.store(false);
-    for (int i = 0; i + 1 < n_threads_; ++i) workers_.emplace_back([this] { worker_main(); });
+    for (int i = 0; i + 1 < n_threads_.load(); ++i) workers_.emplace_back([this, g = generation_.load()] { worker_main(g); });
   }
   void stop_workers() {
     {
@@ -123,7 +126,7 @@ class Pool {
     workers_.clear();
   }
 
-  int n_threads_ = 1;
+  std::atomic<int> n_threads_{1};
   std::vector<std::thread> workers_;
   std::mutex run_mu_;  // one job at a time
   std::mutex mu_;

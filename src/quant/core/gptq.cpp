@@ -1,6 +1,9 @@
 #include "quant/core/gptq.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+#include <vector>
 
 #include "common/error.h"
 #include "kernels/int_quant.h"
@@ -130,60 +133,69 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
 
   torch::Tensor Q = torch::zeros_like(W);
   torch::Tensor C = torch::zeros_like(W);  // codes (float)
-  torch::Tensor losses = torch::zeros_like(W);
-  torch::Tensor col_group = torch::empty({cols}, torch::kInt64);  // group of permuted column p
-  auto perm_a = perm.accessor<int64_t, 1>();
-  auto cg = col_group.accessor<int64_t, 1>();
-  for (int64_t p = 0; p < cols; ++p)
-    cg[p] = per_channel ? 0 : (static_groups ? perm_a[p] / g : p / g);
+  std::vector<int64_t> cg(static_cast<size_t>(cols));  // group of permuted column p
+  {
+    auto perm_a = perm.accessor<int64_t, 1>();
+    for (int64_t p = 0; p < cols; ++p)
+      cg[size_t(p)] = per_channel ? 0 : (static_groups ? perm_a[p] / g : p / g);
+  }
+  const bool dynamic = !per_channel && !static_groups;
+  std::vector<double> row_loss(size_t(rows), 0.0);
+  float* sp = scales.data_ptr<float>();
+  float* zp = zeros.data_ptr<float>();
 
-  torch::Tensor s_col, z_col;
   for (int64_t i1 = 0; i1 < cols; i1 += B) {
     const int64_t i2 = std::min(i1 + B, cols), count = i2 - i1;
-    torch::Tensor W1 = W.index({Slice(), Slice(i1, i2)}).clone();
-    torch::Tensor Q1 = torch::zeros_like(W1);
-    torch::Tensor C1 = torch::zeros_like(W1);
-    torch::Tensor E1 = torch::zeros_like(W1);
-    torch::Tensor L1 = torch::zeros_like(W1);
-    torch::Tensor U1 = U.index({Slice(i1, i2), Slice(i1, i2)});
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t c = i1 + i;
-      if (!per_channel && !static_groups && c % g == 0) {
-        // dynamic group: parameters from the current (error-updated) columns of this group
-        const int64_t e = std::min(i + g, count);
-        ops::IntRowParams p =
-            ops::int_row_params(W1.index({Slice(), Slice(i, e)}), bits, cfg.symmetric, name);
-        scales.select(1, c / g).copy_(p.scale);
-        zeros.select(1, c / g).copy_(p.zero);
+    torch::Tensor W1 = W.index({Slice(), Slice(i1, i2)}).contiguous();
+    torch::Tensor Q1 = torch::empty_like(W1);
+    torch::Tensor C1 = torch::empty_like(W1);
+    torch::Tensor E1 = torch::empty_like(W1);
+    torch::Tensor U1 = U.index({Slice(i1, i2), Slice(i1, i2)}).contiguous();
+    float* w1 = W1.data_ptr<float>();
+    float* q1 = Q1.data_ptr<float>();
+    float* c1 = C1.data_ptr<float>();
+    float* e1 = E1.data_ptr<float>();
+    const float* u1 = U1.data_ptr<float>();
+    // Rows are independent inside a block (the update mixes columns of one row only), so the
+    // column loop runs per row, rows in parallel.
+    at::parallel_for(0, rows, 16, [&](int64_t rb, int64_t re) {
+      for (int64_t r = rb; r < re; ++r) {
+        float* wr = w1 + r * count;
+        double loss = 0.0;
+        for (int64_t i = 0; i < count; ++i) {
+          const int64_t c = i1 + i;
+          const int64_t k = cg[size_t(c)];
+          if (dynamic && c % g == 0) {  // parameters from the error-updated columns of the group
+            const kernels::IntQParams p = kernels::int_qparams_of(
+                wr + i, size_t(std::min(i + g, count) - i), bits, cfg.symmetric);
+            sp[r * ng + k] = p.scale;
+            zp[r * ng + k] = float(p.zero);
+          }
+          const kernels::IntQParams p{sp[r * ng + k], int32_t(zp[r * ng + k])};
+          const float w = wr[i];
+          const int32_t code = kernels::int_quantize(w, p, bits);
+          const float q = kernels::int_dequantize(code, p);
+          const float d = u1[i * count + i];
+          c1[r * count + i] = float(code);
+          q1[r * count + i] = q;
+          const float err = (w - q) / d;
+          loss += double(w - q) * double(w - q) / (2.0 * double(d) * double(d));
+          const float* urow = u1 + i * count;
+          for (int64_t j = i + 1; j < count; ++j) wr[j] -= err * urow[j];
+          e1[r * count + i] = err;
+        }
+        row_loss[size_t(r)] += loss;
       }
-      const int64_t k = cg[c];
-      s_col = scales.select(1, k);
-      z_col = zeros.select(1, k);
-      torch::Tensor w = W1.select(1, i);
-      const float d = U1.index({i, i}).item<float>();
-      torch::Tensor code = ops::int_quantize_with(w, s_col, z_col, bits);
-      torch::Tensor q = (code - z_col) * s_col;
-      C1.select(1, i).copy_(code);
-      Q1.select(1, i).copy_(q);
-      torch::Tensor diff = w - q;
-      L1.select(1, i).copy_(diff.square() / (d * d) / 2.0f);
-      torch::Tensor err = diff / d;
-      if (i + 1 < count) {
-        W1.index({Slice(), Slice(i + 1, count)})
-            .sub_(torch::outer(err, U1.index({i, Slice(i + 1, count)})));
-      }
-      E1.select(1, i).copy_(err);
-    }
+    });
     Q.index_put_({Slice(), Slice(i1, i2)}, Q1);
     C.index_put_({Slice(), Slice(i1, i2)}, C1);
-    losses.index_put_({Slice(), Slice(i1, i2)}, L1);
     if (i2 < cols) {
       W.index({Slice(), Slice(i2, cols)}).sub_(E1.matmul(U.index({Slice(i1, i2), Slice(i2, cols)})));
     }
   }
 
   GptqResult r;
-  r.loss = losses.sum(torch::kFloat64).item<double>();
+  for (double l : row_loss) r.loss += l;
   r.damp = damp;
   r.perm = perm;
   r.weight = Q.index_select(1, invperm).contiguous();
@@ -192,6 +204,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   r.q.codes = C.index_select(1, invperm).to(torch::kInt8).contiguous();
   r.q.scales = scales;
   r.q.zeros = zeros.to(torch::kInt8);
+  torch::Tensor col_group = torch::from_blob(cg.data(), {cols}, torch::kInt64);
   r.q.g_idx = col_group.index_select(0, invperm).to(torch::kInt32);
   return r;
 }

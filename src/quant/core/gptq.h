@@ -19,7 +19,10 @@
 //   columns when the loop reaches its first column. The block size is rounded to a multiple of the
 //   group size (or raised to it) so a whole group is always up to date at that point (the reference
 //   reads stale columns when a group starts inside a block).
-//   Per-channel (group_size -1): one group per row, parameters from the whole row up front.
+//   Per-channel (group_size -1, or a group at least as wide as the row): one group per row,
+//   parameters from the whole row up front.
+//   Inside a block rows are independent, so the column loop runs row by row in parallel; the lazy
+//   update of the later columns is one matmul per block.
 //
 // g_idx[j] is the group of input column j in the original order: j / g unless act_order runs with
 // dynamic groups, where groups follow the permuted order. Codes and the dequantized weight are

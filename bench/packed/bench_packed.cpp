@@ -1,0 +1,170 @@
+// Packed-format matmul benchmarks: per type, GEMV on 0.7B-class decode shapes and a prefill GEMM
+// (M = 512), scalar vs the best ISA, with num_threads() threads (2 unless --threads=N).
+//
+// Counters: wGB/s = packed weight bytes read per second; GFLOP/s = 2*M*N*K per second;
+// roofline% = wGB/s relative to the measured main-memory read bandwidth (printed in the context).
+// GEMV also times, after every call, a plain multithreaded read of another copy of the same bytes
+// (p50_read_GB/s); p50_vs_read% = median kernel GB/s / median read GB/s is the roofline fraction
+// measured side by side, which stays meaningful when other processes load the machine.
+// GEMV weights rotate through copies totalling >= 256 MiB so every call reads them from DRAM, as a
+// decode step of a model larger than the LLC does. p50_* / best_* use the median / fastest single
+// call, which are robust to other processes sharing the cores.
+//
+//   bench_packed [--threads=N] [--bw_mib=256] [google-benchmark flags, e.g. --benchmark_filter=gemv]
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/packed/packed.h"
+
+namespace {
+
+using namespace as::packed;
+
+double g_bw_gbs = 0.0;
+
+struct Weights {
+  std::vector<uint8_t> data;  // `copies` back-to-back copies of one packed N x K matrix
+  size_t bytes = 0, copies = 1;
+};
+
+std::vector<float> randn(size_t n, uint32_t seed, float sd) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+Weights make_weights(QuantType t, int64_t N, int64_t K, size_t min_total) {
+  Weights w;
+  w.bytes = packed_bytes(t, N, K);
+  w.copies = std::max<size_t>(1, (min_total + w.bytes - 1) / w.bytes);
+  w.data.resize(w.bytes * w.copies);
+  const auto f = randn(size_t(N * K), 1, 0.02f);
+  quantize_rows(t, f.data(), N, K, w.data.data());
+  for (size_t c = 1; c < w.copies; ++c) std::memcpy(w.data.data() + c * w.bytes, w.data.data(), w.bytes);
+  return w;
+}
+
+void set_counters(benchmark::State& st, double bytes, double flops) {
+  const double it = double(st.iterations());
+  st.counters["wGB/s"] = benchmark::Counter(bytes * it / 1e9, benchmark::Counter::kIsRate);
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * it / 1e9, benchmark::Counter::kIsRate);
+  if (g_bw_gbs > 0)
+    st.counters["roofline%"] = benchmark::Counter(bytes * it / 1e9 / g_bw_gbs * 100.0, benchmark::Counter::kIsRate);
+}
+
+// Per-call times are also kept: on a shared machine the mean is dominated by preemption, so the
+// median call (p50_*) and the fastest call (best_*) are reported next to the rate counters.
+void call_stats(benchmark::State& st, std::vector<double>& t, double bytes, double flops) {
+  if (t.empty()) return;
+  std::sort(t.begin(), t.end());
+  const double p50 = t[t.size() / 2], best = t.front();
+  st.counters["p50_us"] = p50 * 1e6;
+  st.counters["p50_wGB/s"] = bytes / p50 / 1e9;
+  st.counters["best_wGB/s"] = bytes / best / 1e9;
+  st.counters["p50_GFLOP/s"] = flops / p50 / 1e9;
+  if (g_bw_gbs > 0) st.counters["p50_roofline%"] = bytes / p50 / 1e9 / g_bw_gbs * 100.0;
+}
+
+void bm_gemv(benchmark::State& st, QuantType t, Isa isa, int64_t N, int64_t K) {
+  const Weights w = make_weights(t, N, K, size_t(256) << 20);
+  const auto x = randn(size_t(K), 2, 1.0f);
+  std::vector<float> y(static_cast<size_t>(N));
+  std::vector<double> times, reads;
+  size_t c = 0;
+  uint64_t sink = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    gemm(t, w.data.data() + c * w.bytes, N, K, x.data(), 1, y.data(), isa);
+    benchmark::DoNotOptimize(y.data());
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    // Side by side: a pure read of the same number of bytes (another copy, so also from DRAM).
+    st.PauseTiming();
+    const auto t1 = std::chrono::steady_clock::now();
+    sink += stream_read_sum(w.data.data() + ((c + w.copies / 2) % w.copies) * w.bytes, w.bytes);
+    reads.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+    st.ResumeTiming();
+    c = c + 1 == w.copies ? 0 : c + 1;
+  }
+  benchmark::DoNotOptimize(sink);
+  set_counters(st, double(w.bytes), 2.0 * double(N) * double(K));
+  call_stats(st, times, double(w.bytes), 2.0 * double(N) * double(K));
+  if (!reads.empty()) {
+    std::sort(reads.begin(), reads.end());
+    const double read_gbs = double(w.bytes) / reads[reads.size() / 2] / 1e9;
+    st.counters["p50_read_GB/s"] = read_gbs;
+    st.counters["p50_vs_read%"] = st.counters["p50_wGB/s"].value / read_gbs * 100.0;
+  }
+}
+
+void bm_gemm(benchmark::State& st, QuantType t, Isa isa, int64_t N, int64_t K, int64_t M) {
+  const Weights w = make_weights(t, N, K, 0);
+  const auto x = randn(size_t(M * K), 3, 1.0f);
+  std::vector<float> y(static_cast<size_t>(M * N));
+  std::vector<double> times;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    gemm(t, w.data.data(), N, K, x.data(), M, y.data(), isa);
+    benchmark::DoNotOptimize(y.data());
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  set_counters(st, double(w.bytes), 2.0 * double(M) * double(N) * double(K));
+  call_stats(st, times, double(w.bytes), 2.0 * double(M) * double(N) * double(K));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2;
+  size_t bw_mib = 256;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      threads = std::atoi(argv[i] + 10);
+    else if (std::strncmp(argv[i], "--bw_mib=", 9) == 0)
+      bw_mib = size_t(std::atol(argv[i] + 9));
+    else
+      rest.push_back(argv[i]);
+  }
+  set_num_threads(threads);
+  g_bw_gbs = measure_read_bandwidth_gbs(bw_mib << 20, 5);
+  benchmark::AddCustomContext("threads", std::to_string(num_threads()));
+  benchmark::AddCustomContext("read_bandwidth_GBps", std::to_string(g_bw_gbs));
+  benchmark::AddCustomContext("best_isa", isa_name(best_isa()));
+
+  const Isa best = best_isa();
+  std::vector<Isa> isas{Isa::Scalar};
+  if (best != Isa::Scalar) isas.push_back(best);
+  for (const auto& tr : quant_types()) {
+    for (Isa isa : isas) {
+      const std::string tag = std::string(tr.name) + "/" + isa_name(isa);
+      for (auto [N, K] : {std::pair<int64_t, int64_t>{4096, 1536}, {1536, 4096}}) {
+        benchmark::RegisterBenchmark(("gemv/" + tag + "/N" + std::to_string(N) + "_K" + std::to_string(K)).c_str(),
+                                     bm_gemv, tr.type, isa, N, K)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
+      benchmark::RegisterBenchmark(("gemm/" + tag + "/M512_N4096_K1536").c_str(), bm_gemm, tr.type, isa, 4096, 1536,
+                                   512)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(isa == Isa::Scalar ? 0.01 : 0.5);
+    }
+  }
+  int n = int(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

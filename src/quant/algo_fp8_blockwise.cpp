@@ -1,0 +1,31 @@
+// fp8_blockwise: E4M3 weights with one scale per 128x128 block (DeepSeek style), activations
+// quantized per token and 128-channel group at run time. Data-free.
+#include "quant/algorithms.h"
+#include "quant/linear_quant.h"
+
+namespace as {
+namespace {
+
+class Fp8Blockwise : public QuantAlgorithm {
+ public:
+  bool needs_calibration() const override { return false; }
+  void quantize_layer(LayerJob& job) override {
+    for (Linear* l : job.layer.linears()) {
+      if (job.ignored(l->name)) continue;
+      auto orig = l->w.clone();
+      auto q = fp8_weight_result(*l, "block");
+      q.act = ActScheme::Fp8DynamicGroup128;
+      install_act_quant(*l, q.act);
+      job.diag[l->name] = weight_diagnostics(orig, l->w, q);
+      job.results.push_back(std::move(q));
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<QuantAlgorithm> make_fp8_blockwise(const QuantOptions&) {
+  return std::make_unique<Fp8Blockwise>();
+}
+
+}  // namespace as

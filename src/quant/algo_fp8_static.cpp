@@ -1,0 +1,59 @@
+// fp8_static: per-tensor E4M3 weights and a static per-tensor activation scale = calibration
+// absmax / 448 of each linear's input.
+#include <torch/torch.h>
+
+#include "quant/algorithms.h"
+#include "quant/core/fp8_calib.h"
+#include "quant/linear_quant.h"
+
+namespace as {
+
+std::map<std::string, torch::Tensor> observe_input_absmax(LayerJob& job, bool per_channel) {
+  std::map<std::string, quant::AbsMaxObserver> obs;
+  for (Linear* l : job.layer.linears())
+    obs.emplace(l->name, quant::AbsMaxObserver(per_channel ? quant::AbsMaxObserver::Mode::kChannel
+                                                           : quant::AbsMaxObserver::Mode::kTensor,
+                                               l->name + " input"));
+  ForwardHooks hk;
+  hk.on_linear_input = [&](const std::string& name, const torch::Tensor& x) {
+    auto it = obs.find(name);
+    if (it != obs.end()) it->second.update(x);
+  };
+  job.run(&hk, false);
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [k, o] : obs) out[k] = o.amax();
+  return out;
+}
+
+namespace {
+
+class Fp8Static : public QuantAlgorithm {
+ public:
+  bool needs_calibration() const override { return true; }
+  void quantize_layer(LayerJob& job) override {
+    auto amax = observe_input_absmax(job, false);
+    for (Linear* l : job.layer.linears()) {
+      if (job.ignored(l->name)) continue;
+      auto orig = l->w.clone();
+      auto q = fp8_weight_result(*l, "tensor");
+      q.act = ActScheme::Fp8StaticTensor;
+      q.input_scale = ops_fp8_scale(amax.at(l->name));
+      install_act_quant(*l, q.act, q.input_scale);
+      auto d = weight_diagnostics(orig, l->w, q);
+      d["act_absmax"] = amax.at(l->name).item<double>();
+      job.diag[l->name] = d;
+      job.results.push_back(std::move(q));
+    }
+  }
+};
+
+}  // namespace
+
+torch::Tensor ops_fp8_scale(const torch::Tensor& amax) {
+  auto a = amax.to(torch::kFloat32).reshape({1});
+  return torch::where(a > 0, a / 448.0f, torch::ones_like(a));
+}
+
+std::unique_ptr<QuantAlgorithm> make_fp8_static(const QuantOptions&) { return std::make_unique<Fp8Static>(); }
+
+}  // namespace as

@@ -1,0 +1,55 @@
+// Compiles src/kernels/packed/simd_kernels.inc in its AVX-512 configuration against SIMDe's
+// portable implementations of the x86 intrinsics (no target attributes, no native AVX-512), so the
+// AVX-512 code paths run, slowly, on any x86-64 machine. Built only when SIMDe's headers exist.
+#include "packed/emu_kernels.h"
+
+#if __has_include(<simde/x86/avx512.h>)
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#include <simde/x86/f16c.h>
+#include <simde/x86/fma.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#ifndef _MM_FROUND_NO_EXC
+#define _MM_FROUND_NO_EXC SIMDE_MM_FROUND_NO_EXC
+#endif
+typedef simde__mmask16 __mmask16;
+typedef simde__mmask64 __mmask64;
+
+// Intrinsics missing from older SIMDe releases.
+#ifndef _mm512_cvtepi32_ps
+static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a) {
+  int32_t in[16];
+  float out[16];
+  simde_mm512_storeu_si512(in, a);
+  for (int i = 0; i < 16; ++i) out[i] = float(in[i]);
+  return simde_mm512_loadu_ps(out);
+}
+#define _mm512_cvtepi32_ps emu_mm512_cvtepi32_ps
+#endif
+
+#include "kernels/packed/formats.h"
+#include "kernels/packed/internal.h"
+
+#define AS_SIMD_NS emu512
+#define AS_SIMD_FN
+#define AS_SIMD_VNNI 1
+#define AS_SIMD_ZMM 1
+#include "kernels/packed/simd_kernels.inc"
+
+namespace as::packed::test {
+bool emu512_available() { return true; }
+IsaKernels emu512_kernels(QuantType t) { return detail::emu512::kernels_for(t); }
+}  // namespace as::packed::test
+
+#else
+
+namespace as::packed::test {
+bool emu512_available() { return false; }
+IsaKernels emu512_kernels(QuantType) { return {}; }
+}  // namespace as::packed::test
+
+#endif

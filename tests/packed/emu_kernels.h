@@ -1,0 +1,9 @@
+// The AVX-512 kernel source compiled against a portable emulation of the intrinsics (SIMDe), so
+// that its results can be checked on CPUs without AVX-512. Test-only.
+#pragma once
+#include "kernels/packed/packed.h"
+
+namespace as::packed::test {
+bool emu512_available();  // false when SIMDe was not found at build time
+IsaKernels emu512_kernels(QuantType t);
+}  // namespace as::packed::test
