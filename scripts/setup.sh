@@ -9,7 +9,7 @@ PKGS=(build-essential cmake ccache pkg-config
       libtorch-dev libopenblas0-pthread libopenblas-pthread-dev
       libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
-      libicu-dev libbz2-dev libpng-dev bzip2 nodejs npm)
+      libicu-dev libbz2-dev libsimde-dev libpng-dev bzip2 nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -38,6 +38,8 @@ fi
 [ "${SKIP_BUILD:-0}" = "1" ] && exit 0
 
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+# paths relative to the checkout, so a fresh clone elsewhere reuses the compile cache
+export CCACHE_BASEDIR="$PWD"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 BUILD_DIR="${BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" ${CMAKE_ARGS:-}

@@ -139,10 +139,19 @@ PtqRunResult run_ptq(Model& model, const QuantOptions& opt, const PtqRunOptions&
     model.load_layer(i);
     LayerJob job{model, i, model.layer(i), opt, n > 0 ? &*acts : nullptr, ignored, {}, {}};
     // float outputs (for the layer's relative error), spilled like the activations
+    // and each linear's input statistics (absmax, outlier channels) for the diagnostics
     std::optional<ActivationCache> ref;
+    std::map<std::string, torch::Tensor> act_amax;  // per input channel
     if (n > 0) {
       ref.emplace(n, (fs::path(work) / "spill_ref").string(), spill);
-      for (int64_t s = 0; s < n; ++s) ref->put(s, model.run_layer(i, acts->get(s).to(model.dtype()), 0));
+      ForwardHooks hk;
+      hk.on_linear_input = [&](const std::string& name, const torch::Tensor& x) {
+        auto a = x.detach().abs().reshape({-1, x.size(-1)}).amax(0).to(torch::kFloat32);
+        auto it = act_amax.find(name);
+        if (it == act_amax.end()) act_amax[name] = a;
+        else it->second = torch::maximum(it->second, a);
+      };
+      for (int64_t s = 0; s < n; ++s) ref->put(s, model.run_layer(i, acts->get(s).to(model.dtype()), 0, nullptr, &hk));
     }
     algo->quantize_layer(job);
     std::set<std::string> qnames;
@@ -150,6 +159,13 @@ PtqRunResult run_ptq(Model& model, const QuantOptions& opt, const PtqRunOptions&
     LayerArtifacts art;
     art.dense = dense_tensors(model, i, qnames);
     for (auto& [k, v] : job.diag) art.diag[k] = v;
+    for (auto& [k, a] : act_amax) {
+      if (!art.diag.contains(k)) continue;  // ignored linears carry no diagnostics
+      const double med = a.median().item<double>();
+      art.diag[k]["act_absmax"] = a.max().item<double>();
+      art.diag[k]["act_outlier_channel_fraction"] =
+          med > 0 ? (a > 6.0 * med).to(torch::kFloat32).mean().item<double>() : 0.0;
+    }
     if (n > 0) {
       ActivationCache next(n, (fs::path(work) / ((i % 2) ? "spill_a" : "spill_b")).string(), spill);
       double num = 0, den = 0;

@@ -2,6 +2,10 @@
 // with non-zero exits on bad input.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -59,7 +63,7 @@ TEST(Cli, TokenizeTextAndJsonl) {
     std::ofstream f(tmp / "in.jsonl");
     f << "{\"text\": \"Hello World\"}\n{\"text\": \"Once upon a time\"}\n";
   }
-  r = run(bin() + " tokenize --tokenizer " + q(shared("models/stories260K")) + " --input " + q(tmp / "in.jsonl"));
+  r = run(bin() + " tokenize --tokenizer " + q(shared("models/stories260K/tok512.bin")) + " --input " + q(tmp / "in.jsonl"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(last_json(r.out)["ids"].get<std::vector<int>>(), (std::vector<int>{403, 407, 261, 378}));
 }
@@ -115,4 +119,74 @@ TEST(Cli, EvalPplJson) {
   json j = last_json(r.out);
   EXPECT_EQ(j["tokens"].get<int64_t>(), 9618);
   EXPECT_NEAR(j["ppl"].get<double>(), 4.184, 0.005);
+}
+
+// kill -9 in the middle of a PTQ job, rerun the same command: it resumes from the last finished
+// layer and the exported checkpoint is byte-identical to an uninterrupted run.
+TEST(Cli, KilledQuantizationJobResumesByteIdentical) {
+  TempDir tmp;
+  auto r = run(bin() + " synth --arch llama --hidden 256 --layers 16 --ffn 768 --heads 4 --vocab 512 --out " +
+               q(tmp / "m") + " --dtype bf16 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto write_job = [&](const std::string& name) {
+    std::ofstream f(tmp / (name + ".yaml"));
+    f << "global: {output_dir: " << (tmp / name) << ", threads: 1}\n"
+      << "model: {path: " << (tmp / "m") << "}\n"
+      << "dataset: {path: " << shared("data/tinystories_val.txt")
+      << ", format: text_paragraphs, num_samples: 32, seq_len: 128, skip: 1000}\n"
+      << "compression: {quantization: {name: int4_gptq, bits: 4, group_size: 64}}\n";
+  };
+  write_job("straight");
+  write_job("killed");
+  r = run(bin() + " --quiet run --config " + q(tmp / "straight.yaml"));
+  ASSERT_EQ(r.code, 0) << r.out;
+
+  // start, wait until a few layers are checkpointed, kill -9
+  const std::string state = tmp / "killed/work/state.json";
+  std::string cmd = bin() + " --quiet run --config " + q(tmp / "killed.yaml") + " > /dev/null 2>&1 & echo $!";
+  auto started = run(cmd);
+  const int pid = std::stoi(started.out);
+  int done = 0;
+  for (int i = 0; i < 6000 && done < 3; ++i) {
+    if (std::filesystem::exists(state)) {
+      try {
+        done = json::parse(as::read_file(state))["layers_done"].get<int>();
+      } catch (...) {
+      }
+    }
+    ::usleep(20000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_GE(done, 3) << "the job never checkpointed a layer";
+  const int at_kill = json::parse(as::read_file(state))["layers_done"].get<int>();
+  EXPECT_LT(at_kill, 16) << "the job finished before it could be killed; make it longer";
+  EXPECT_FALSE(std::filesystem::exists(tmp / "killed/model/config.json"));
+
+  r = run(bin() + " run --config " + q(tmp / "killed.yaml"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming from layer " + std::to_string(at_kill)), std::string::npos) << r.out;
+  for (auto& e : std::filesystem::directory_iterator(tmp / "straight/model")) {
+    auto name = e.path().filename().string();
+    EXPECT_EQ(as::read_file(e.path().string()), as::read_file(tmp / ("killed/model/" + name))) << name;
+  }
+}
+
+TEST(Cli, ValidateReportsViolations) {
+  TempDir tmp;
+  auto r = run(bin() + " synth --arch llama --hidden 64 --layers 2 --ffn 128 --heads 4 --vocab 300 --out " + q(tmp / "m"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ofstream(tmp / "job.yaml") << "global: {output_dir: " << (tmp / "q") << "}\nmodel: {path: " << (tmp / "m")
+                                  << "}\ncompression: {quantization: {name: fp8_dynamic}}\n";
+  r = run(bin() + " --quiet run --config " + q(tmp / "job.yaml"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run(bin() + " validate " + q(tmp / "q/model") + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  json v = last_json(r.out);
+  EXPECT_TRUE(v["ok"].get<bool>());
+  EXPECT_EQ(v["format"], "float-quantized");
+  // drop a scale tensor: the validator names it
+  std::filesystem::remove(tmp / "q/model/model.safetensors");
+  r = run(bin() + " validate " + q(tmp / "q/model") + " --json");
+  EXPECT_NE(r.code, 0);
 }
