@@ -95,7 +95,7 @@ float dot(QuantType t, const uint8_t* row, const float* x, int64_t K, Isa isa = 
 
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
-Isa best_isa();               // the widest available
+Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)
 Isa resolve_isa(Isa isa);     // Best -> best_isa(); throws if `isa` is not available
 const char* isa_name(Isa isa);
 Isa isa_from_name(std::string_view name);  // "scalar", "avx2", "avx512", "best"

@@ -114,7 +114,8 @@ class Pool {
 
   void start_workers() {
     stop_.store(false);
-    for (int i = 0; i + 1 < n_threads_.load(); ++i) workers_.emplace_back([this, g = generation_.load()] { worker_main(g); });
+    for (int i = 0; i + 1 < n_threads_.load(); ++i)
+      workers_.emplace_back([this, g = generation_.load()] { worker_main(g); });
   }
   void stop_workers() {
     {
