@@ -9,7 +9,7 @@ PKGS=(build-essential cmake ccache pkg-config
       libtorch-dev libopenblas0-pthread libopenblas-pthread-dev
       libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
-      libicu-dev libbz2-dev libsimde-dev libpng-dev bzip2 nodejs npm)
+      libicu-dev libbz2-dev libsimde-dev libpng-dev bzip2)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -22,6 +22,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "[setup] all Debian packages present"
+fi
+
+# Node.js + npm run the llama.cpp interop test (node-llama-cpp). Machines that already have a
+# Node.js with npm (e.g. from NodeSource) keep it: Debian's npm package would conflict with it.
+if ! command -v npm >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "[setup] installing: nodejs npm"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm || \
+    echo "[setup] warning: could not install nodejs/npm; the llama.cpp interop test will be skipped"
 fi
 
 # libtorch must use the threaded OpenBLAS, not the reference BLAS (about 30x slower matmul).
