@@ -1,0 +1,184 @@
+// Lean runtime: pack stories260K (converted to an HF directory with the torch-free llama2.c reader)
+// and compare against the float32 reference goldens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/file.h"
+#include "io/llama2c.h"
+#include "runtime/lean/lean.h"
+
+namespace fs = std::filesystem;
+using namespace as;
+
+namespace {
+
+const std::string kShared = ANGELSLIM_SHARED_DIR;
+
+// stories260K as an HF llama directory (q/k rows permuted to the rotate-half layout), once.
+std::string hf_dir() {
+  static std::string dir = [] {
+    const std::string d = (fs::temp_directory_path() / ("lean_test_hf_" + std::to_string(::getpid()))).string();
+    auto ck = read_llama2c(kShared + "/models/stories260K/stories260K.bin");
+    const auto& h = ck.h;
+    const int64_t D = h.dim, F = h.hidden_dim, V = h.vocab_size, KV = ck.kv_dim(), hd = ck.head_dim();
+    SafetensorsWriter w;
+    auto mat = [&](const std::string& n, const float* p, int64_t r, int64_t c) { w.add(n, DType::F32, {r, c}, p); };
+    auto vec = [&](const std::string& n, const float* p, int64_t c) { w.add(n, DType::F32, {c}, p); };
+    auto permuted = [&](const std::string& n, const float* p, int64_t heads) {
+      std::vector<float> o(size_t(heads * hd * D));
+      for (int64_t hh = 0; hh < heads; ++hh)
+        for (int64_t j = 0; j < hd / 2; ++j)
+          for (int64_t par = 0; par < 2; ++par)
+            std::memcpy(&o[size_t((hh * hd + j + par * hd / 2) * D)], p + (hh * hd + 2 * j + par) * D, size_t(D) * 4);
+      w.add(n, DType::F32, {heads * hd, D}, o.data());
+    };
+    mat("model.embed_tokens.weight", ck.token_embedding, V, D);
+    for (int64_t l = 0; l < h.n_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      vec(p + "input_layernorm.weight", ck.rms_att + l * D, D);
+      vec(p + "post_attention_layernorm.weight", ck.rms_ffn + l * D, D);
+      permuted(p + "self_attn.q_proj.weight", ck.wq + l * D * D, h.n_heads);
+      permuted(p + "self_attn.k_proj.weight", ck.wk + l * KV * D, h.n_kv_heads);
+      mat(p + "self_attn.v_proj.weight", ck.wv + l * KV * D, KV, D);
+      mat(p + "self_attn.o_proj.weight", ck.wo + l * D * D, D, D);
+      mat(p + "mlp.gate_proj.weight", ck.w1 + l * F * D, F, D);
+      mat(p + "mlp.down_proj.weight", ck.w2 + l * D * F, D, F);
+      mat(p + "mlp.up_proj.weight", ck.w3 + l * F * D, F, D);
+    }
+    vec("model.norm.weight", ck.rms_final, D);
+    if (!h.shared_classifier) mat("lm_head.weight", ck.wcls, V, D);
+    fs::create_directories(d);
+    w.write(d + "/model.safetensors");
+    nlohmann::json cfg{{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", D},
+                       {"intermediate_size", F}, {"num_hidden_layers", h.n_layers}, {"num_attention_heads", h.n_heads},
+                       {"num_key_value_heads", h.n_kv_heads}, {"vocab_size", V}, {"max_position_embeddings", h.seq_len},
+                       {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", h.shared_classifier},
+                       {"bos_token_id", 1}, {"eos_token_id", 2}};
+    write_file_atomic(d + "/config.json", cfg.dump(2));
+    write_file_atomic(d + "/tokenizer.bin", read_file(kShared + "/models/stories260K/tok512.bin"));
+    return d;
+  }();
+  return dir;
+}
+
+// Removes the temporary directories at exit.
+struct Cleanup : ::testing::Environment {
+  void TearDown() override {
+    const std::string base = "lean_test_hf_" + std::to_string(::getpid());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec))
+      if (e.path().filename().string().rfind(base, 0) == 0) fs::remove_all(e.path(), ec);
+  }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
+
+std::string packed_dir(const std::string& type, const std::string& lm_head) {
+  const std::string out = hf_dir() + "_" + type + "_" + lm_head;
+  if (!fs::exists(out + "/config.json")) lean::pack_model(hf_dir(), out, {type, lm_head});
+  return out;
+}
+
+struct Goldens {
+  std::vector<int32_t> ids;
+  std::vector<std::vector<float>> logits;
+  std::vector<int32_t> greedy;
+};
+const Goldens& goldens() {
+  static Goldens g = [] {
+    Goldens g;
+    auto lj = nlohmann::json::parse(read_file(kShared + "/goldens/stories260K_logits.json"));
+    g.ids = lj["ids"].get<std::vector<int32_t>>();
+    g.logits = lj["logits"].get<std::vector<std::vector<float>>>();
+    auto gj = nlohmann::json::parse(read_file(kShared + "/goldens/stories260K_greedy.json"));
+    for (const auto& e : gj)
+      if (e["prompt"] == "") g.greedy = e["greedy_ids"].get<std::vector<int32_t>>();
+    return g;
+  }();
+  return g;
+}
+
+float max_logit_diff(lean::LeanModel& m) {
+  const auto& g = goldens();
+  m.reset();
+  const float* lg = m.forward(g.ids.data(), int64_t(g.ids.size()), true);
+  const int64_t V = m.config().vocab;
+  float md = 0;
+  for (size_t i = 0; i < g.logits.size(); ++i)
+    for (int64_t v = 0; v < V; ++v) md = std::max(md, std::fabs(lg[int64_t(i) * V + v] - g.logits[i][size_t(v)]));
+  return md;
+}
+
+std::vector<int32_t> greedy(lean::LeanModel& m, int n) {
+  m.reset();
+  lean::GenOptions o;
+  o.max_new_tokens = n;
+  o.stop_at_eos = false;
+  return lean::generate(m, nullptr, {1}, o).ids;
+}
+
+}  // namespace
+
+TEST(Lean, F32PassthroughMatchesGoldens) {
+  lean::LeanModel m(packed_dir("f32", "f32"), 256);
+  EXPECT_EQ(m.packed_type(), "f32");
+  EXPECT_LT(max_logit_diff(m), 1e-4f);
+  auto ids = greedy(m, 60);
+  const auto& g = goldens().greedy;
+  ASSERT_GE(g.size(), 60u);
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 60));
+}
+
+TEST(Lean, Q8MatchesGoldens) {
+  const std::string dir = packed_dir("q8_g32", "q8_g32");
+  EXPECT_TRUE(lean::is_packed_dir(dir));
+  EXPECT_FALSE(lean::is_packed_dir(hf_dir()));
+  auto cfg = nlohmann::json::parse(read_file(dir + "/config.json"));
+  // down_proj has K = 172, not a multiple of 32: kept in F32.
+  EXPECT_EQ(cfg["angelslim_packed"]["f32_linears"].size(), 5u);
+  lean::LeanModel m(dir, 256);
+  const float d = max_logit_diff(m);
+  std::printf("q8_g32 max |logit - golden| = %g\n", d);
+  // Weights and activations both go through int8 (W8A8), on a 64-wide model: logits span about
+  // [-7, 9]; the measured worst case is ~0.33.
+  EXPECT_LT(d, 0.5f);
+  auto ids = greedy(m, 20);
+  const auto& g = goldens().greedy;
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 20));
+}
+
+TEST(Lean, PrefillEqualsTokenByToken) {
+  lean::LeanModel m(packed_dir("q8_g32", "q8_g32"), 256);
+  const auto& g = goldens();
+  const int64_t V = m.config().vocab, n = int64_t(g.ids.size());
+  const float* lg = m.forward(g.ids.data(), n, true);
+  std::vector<float> batch(lg, lg + n * V);
+  m.reset();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* one = m.forward(&g.ids[size_t(i)], 1);
+    for (int64_t v = 0; v < V; ++v) ASSERT_NEAR(one[v], batch[size_t(i * V + v)], 2e-3f) << "pos " << i;
+  }
+}
+
+TEST(Lean, SeededSamplingIsReproducible) {
+  lean::LeanModel m(packed_dir("q8_g32", "q8_g32"), 256);
+  lean::GenOptions o;
+  o.max_new_tokens = 30;
+  o.stop_at_eos = false;
+  o.sampling = {0.8f, 40, 0.95f, 7};
+  m.reset();
+  auto a = lean::generate(m, nullptr, {1}, o).ids;
+  m.reset();
+  auto b = lean::generate(m, nullptr, {1}, o).ids;
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 30u);
+}
+
+TEST(Lean, PackRejectsUnknownType) {
+  EXPECT_THROW(lean::pack_model(hf_dir(), hf_dir() + "_bad", {"q9_bogus", "f32"}), as::Error);
+}
