@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -318,7 +319,16 @@ GGUFExportResult export_gguf(const ModelConfig& cfg, const WeightStore& store, c
   }
   if (quantized) w.add_kv("general.quantization_version", Value(kQuantVersion));
   w.add_kv("general.file_type", Value(res.file_type));
-  for (const auto& f : res.fallbacks) log_warn("gguf export: " + f);
+  // One warning per kind of fallback (a model has the same shapes in every layer).
+  std::map<std::string, std::pair<int, std::string>> kinds;
+  for (const auto& f : res.fallbacks) {
+    const size_t colon = f.find(": ");
+    auto& k = kinds[f.substr(colon + 2)];
+    if (k.first++ == 0) k.second = f.substr(0, colon);
+  }
+  for (const auto& [what, k] : kinds)
+    log_warn("gguf export: " + what + " (" + std::to_string(k.first) + (k.first == 1 ? " tensor: " : " tensors, e.g. ") +
+             k.second + ")");
   w.write(out_path);
   res.bytes = fs::file_size(out_path);
   return res;

@@ -11,6 +11,7 @@
 //                     token, full vocabulary
 //   --tokenize TEXT   llama.cpp's tokenization of TEXT (no BOS)
 //   --tokenize-jsonl F  the same for the "text" field of every line of F (a list of id lists)
+//   --threads T       CPU threads for llama.cpp (default 1)
 //
 // Output: {"vocabulary_type", "bos", "eos", "input_ids", "generated", "logprobs", "tokenized",
 // "tokenized_lines"}.
@@ -20,7 +21,7 @@ import {readFileSync} from "node:fs";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
 function parseArgs(argv) {
-  const args = {threads: 2, gen: 0, logits: false};
+  const args = {threads: 1, gen: 0, logits: false};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
