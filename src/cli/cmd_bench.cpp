@@ -1,5 +1,6 @@
 // angelslim bench --model DIR [--prompt-tokens 512] [--new-tokens 64] [--json]
-// Prefill and decode speed of the libtorch runtime on random token ids, plus peak RSS.
+// Prefill and decode speed of the libtorch runtime on random token ids, plus peak RSS. A packed
+// directory (`angelslim pack`) runs on the lean runtime and also reports the decode roofline.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -8,6 +9,8 @@
 #include "cli/model_options.h"
 #include "common/log.h"
 #include "common/sysinfo.h"
+#include "kernels/packed/packed.h"
+#include "runtime/lean/lean.h"
 
 namespace as::cli {
 namespace {
@@ -20,7 +23,72 @@ struct Opts {
   bool json = false;
 };
 
+// Packed directory: the lean runtime, plus the memory-bandwidth roofline of decode.
+int run_lean(const Opts& o, const GlobalOptions& g) {
+  using clk = std::chrono::steady_clock;
+  auto t0 = clk::now();
+  lean::LeanModel m(o.m.model, o.prompt_tokens + o.new_tokens);
+  const double load_s = std::chrono::duration<double>(clk::now() - t0).count();
+  const auto& cfg = m.config();
+  std::vector<int32_t> prompt(size_t(o.prompt_tokens));
+  uint64_t s = 1234;
+  for (auto& id : prompt) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    id = int32_t(3 + (s >> 33) % uint64_t(std::max<int64_t>(1, cfg.vocab - 3)));
+  }
+  std::vector<double> prefill, decode;
+  for (int r = 0; r < std::max(1, o.repeats); ++r) {
+    m.reset();
+    auto a = clk::now();
+    const float* logits = m.forward(prompt.data(), o.prompt_tokens);
+    auto b = clk::now();
+    lean::Sampler greedy({});
+    for (int64_t i = 0; i < o.new_tokens; ++i) {
+      const int32_t next = greedy.sample(logits, cfg.vocab);
+      logits = m.forward(&next, 1);
+    }
+    auto c = clk::now();
+    prefill.push_back(double(o.prompt_tokens) / std::chrono::duration<double>(b - a).count());
+    decode.push_back(double(o.new_tokens) / std::chrono::duration<double>(c - b).count());
+  }
+  std::sort(prefill.begin(), prefill.end());
+  std::sort(decode.begin(), decode.end());
+  const double bw = packed::measure_read_bandwidth_gbs();
+  // Bytes one decode step reads: the weights plus the fp32 K/V rows attended to (averaged over the
+  // decode steps' context lengths).
+  const auto& lc = m.config();
+  const uint64_t weights_per_token = m.decode_bytes_per_token();
+  const uint64_t kv_per_token = uint64_t(2 * 4 * lc.layers * lc.kv_heads * lc.head_dim) *
+                                uint64_t(o.prompt_tokens + (o.new_tokens + 1) / 2);
+  const uint64_t per_token = weights_per_token + kv_per_token;
+  const double roofline = bw * 1e9 / double(per_token);
+  const double dec = decode[decode.size() / 2];
+  nlohmann::json j{{"model", o.m.model},
+                   {"runtime", "lean"},
+                   {"packed_type", m.packed_type()},
+                   {"threads", g.threads},
+                   {"isa", packed::isa_name(packed::best_isa())},
+                   {"weight_bytes", m.weight_bytes()},
+                   {"decode_bytes_per_token", per_token},
+                   {"decode_weight_bytes_per_token", weights_per_token},
+                   {"decode_kv_bytes_per_token", kv_per_token},
+                   {"load_s", load_s},
+                   {"prompt_tokens", o.prompt_tokens},
+                   {"new_tokens", o.new_tokens},
+                   {"prefill_tokens_per_s", prefill[prefill.size() / 2]},
+                   {"decode_tokens_per_s", dec},
+                   {"peak_rss_bytes", peak_rss_bytes()},
+                   {"read_bandwidth_gbs", bw},
+                   {"decode_roofline_tokens_per_s", roofline},
+                   {"fraction_of_roofline", dec / roofline},
+                   {"cpu", cpu_model_name()}};
+  if (o.json) print_json(j.dump());
+  else std::printf("%s\n", j.dump(2).c_str());
+  return 0;
+}
+
 int run(const Opts& o, const GlobalOptions& g) {
+  if (lean::is_packed_dir(o.m.model)) return run_lean(o, g);
   using clk = std::chrono::steady_clock;
   auto t0 = clk::now();
   auto model = o.m.load();

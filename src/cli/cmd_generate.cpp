@@ -5,6 +5,7 @@
 
 #include "cli/model_options.h"
 #include "runtime/generate.h"
+#include "runtime/lean/lean.h"
 
 namespace as::cli {
 namespace {
@@ -22,6 +23,13 @@ struct Opts {
 };
 
 int run(const Opts& o) {
+  if (lean::is_packed_dir(o.m.model)) {  // `angelslim pack` output: the torch-free lean runtime
+    lean::GenOptions lo;
+    lo.max_new_tokens = o.max_new;
+    lo.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
+    lo.stop_at_eos = !o.ignore_eos;
+    return lean::generate_command(o.m.model, o.m.tokenizer, o.prompt, lo, o.json, print_json);
+  }
   auto model = o.m.load();
   auto prompt_ids = encode_with_bos(model->tokenizer(), o.prompt);
   GenerateOptions go;

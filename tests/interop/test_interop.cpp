@@ -94,30 +94,38 @@ std::vector<int64_t> greedy(Model& m, const std::vector<int64_t>& prompt, int n,
 }
 
 struct LogitDiff {
-  double max_abs = 0;    // max |logprob_ours - logprob_llama.cpp| over tokens with logprob > -15
-  double rms = 0;        // over the same entries
-  double spread = 0;     // mean standard deviation of our logits (the scale the model works at)
-  double top1 = 0;       // fraction of positions with the same argmax
+  double max_abs = 0;     // max |logprob_ours - logprob_llama.cpp| over tokens with logprob > -15
+  double rms = 0;         // over the same entries
+  double quant_rms = 0;   // rms |logprob_ours - logprob of the float32 original|: what quantization moves
+  double spread = 0;      // mean standard deviation of our logits (the scale the model works at)
+  int clear = 0;          // positions whose top-2 gap (ours) exceeds the tolerated max error
+  int clear_same = 0;     // ... where llama.cpp picks the same top token
   std::string str() const {
-    char b[160];
-    std::snprintf(b, sizeof b, "max |dlogp| %.3g, rms %.3g, logit std %.3g, top-1 agreement %.3f", max_abs, rms,
-                  spread, top1);
+    char b[200];
+    std::snprintf(b, sizeof b,
+                  "vs llama.cpp: max |dlogp| %.3g, rms %.3g; quantization itself: rms %.3g; logit std %.3g; "
+                  "same top-1 at %d/%d clear positions",
+                  max_abs, rms, quant_rms, spread, clear_same, clear);
     return b;
   }
 };
 
-LogitDiff compare(const torch::Tensor& ours_logits, const json& theirs) {
+// `ours` and `original` are [T, V] logits, `theirs` llama.cpp's [T][V] log-probabilities.
+LogitDiff compare(const torch::Tensor& ours_logits, const torch::Tensor& original_logits, const json& theirs,
+                  double clear_gap) {
   auto lp = torch::log_softmax(ours_logits.to(torch::kDouble), -1);
+  auto lo = torch::log_softmax(original_logits.to(torch::kDouble), -1);
   const int64_t T = lp.size(0), V = lp.size(1);
   EXPECT_EQ(static_cast<int64_t>(theirs.size()), T);
   LogitDiff d;
-  double sum2 = 0;
-  int64_t n = 0, same = 0;
+  double sum2 = 0, qsum2 = 0;
+  int64_t n = 0;
   for (int64_t t = 0; t < T; ++t) {
     const json& row = theirs[static_cast<size_t>(t)];
     EXPECT_EQ(static_cast<int64_t>(row.size()), V);
-    auto ours = lp[t];
+    auto ours = lp[t], orig = lo[t];
     auto acc = ours.accessor<double, 1>();
+    auto oacc = orig.accessor<double, 1>();
     int64_t best_theirs = -1;
     double best = -1e300;
     for (int64_t v = 0; v < V; ++v) {
@@ -128,15 +136,49 @@ LogitDiff compare(const torch::Tensor& ours_logits, const json& theirs) {
       const double e = std::abs(acc[v] - x);
       d.max_abs = std::max(d.max_abs, e);
       sum2 += e * e;
+      qsum2 += (acc[v] - oacc[v]) * (acc[v] - oacc[v]);
       ++n;
     }
-    same += ours.argmax().item<int64_t>() == best_theirs;
+    auto top2 = std::get<0>(ours.topk(2));
+    if ((top2[0] - top2[1]).item<double>() > clear_gap) {
+      ++d.clear;
+      d.clear_same += ours.argmax().item<int64_t>() == best_theirs;
+    }
     d.spread += ours_logits[t].to(torch::kDouble).std().item<double>();
   }
   d.rms = n ? std::sqrt(sum2 / double(n)) : 0;
+  d.quant_rms = n ? std::sqrt(qsum2 / double(n)) : 0;
   d.spread /= double(T);
-  d.top1 = double(same) / double(T);
   return d;
+}
+
+// Tolerances, in nats of log-probability. llama.cpp computes F16 matmuls with F16 activations,
+// BF16 ones with BF16 activations and quantized ones with 8-bit (Q8_0 / Q8_K) activations; we use
+// float32 activations on the same dequantized weights.
+struct Tolerance {
+  double max_abs, rms;
+  bool below_quant;  // llama.cpp must agree with our dequantized file better than with the float model
+};
+Tolerance tolerance(GGMLType t) {
+  switch (t) {
+    case GGMLType::F32: return {1e-3, 1e-4, false};
+    case GGMLType::F16: return {0.03, 0.005, false};
+    case GGMLType::BF16: return {0.15, 0.03, false};
+    case GGMLType::Q8_0:
+    case GGMLType::Q6_K: return {0.5, 0.1, false};  // 8-bit activations: as large as the weight rounding
+    default: return {0.5, 0.1, true};
+  }
+}
+
+void expect_within(const LogitDiff& d, GGMLType t) {
+  const Tolerance tol = tolerance(t);
+  EXPECT_LT(d.max_abs, tol.max_abs) << d.str();
+  EXPECT_LT(d.rms, tol.rms) << d.str();
+  if (tol.below_quant) {
+    EXPECT_LT(d.rms, 0.5 * d.quant_rms) << d.str();
+  }
+  EXPECT_EQ(d.clear_same, d.clear) << d.str();
+  EXPECT_GT(d.clear, 0) << d.str();
 }
 
 struct SynthSpec {
@@ -211,51 +253,50 @@ TEST(Interop, StoriesLogitsAgreeForEveryType) {
   std::vector<int64_t> ids = g["prompt_ids"].get<std::vector<int64_t>>();
   const auto cont = g["greedy_ids"].get<std::vector<int64_t>>();
   ids.insert(ids.end(), cont.begin(), cont.begin() + std::min<size_t>(cont.size(), 43));
-  // Tolerance on |logprob| differences (absolute, nats); most types mostly fall back to Q8_0 /
-  // Q4_0 / F16 on stories260K's 64- and 172-wide rows.
-  const std::vector<std::pair<GGMLType, double>> cases{
-      {GGMLType::F32, 1e-3},  {GGMLType::F16, 0.05},  {GGMLType::BF16, 0.05}, {GGMLType::Q8_0, 0.15},
-      {GGMLType::Q4_0, 0.15}, {GGMLType::Q4_K, 0.15}, {GGMLType::Q6_K, 0.15}, {GGMLType::Q2_K, 0.15},
-      {GGMLType::TQ2_0, 0.15}, {GGMLType::TQ1_0, 0.15}};
-  for (const auto& [t, tol] : cases) {
+  // On stories260K's 64- and 172-wide rows most types fall back to Q8_0 / Q4_0 / F16.
+  auto original = Model::load(stories_bin(), no_tok());
+  const auto ref = original->forward(ids_tensor(ids))[0];
+  for (GGMLType t : {GGMLType::F32, GGMLType::F16, GGMLType::BF16, GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_K,
+                     GGMLType::Q6_K, GGMLType::Q2_K, GGMLType::TQ2_0, GGMLType::TQ1_0}) {
     SCOPED_TRACE(gguf::type_name(t));
     test::TempDir d;
     const std::string out = d / "stories.gguf";
     export_file(stories_bin(), out, t);
     auto ours = load_gguf_model(out, no_tok());
     const json lc = llama_cpp(d, "--model " + out + " --ids " + join(ids) + " --logits");
-    const LogitDiff diff = compare(ours->forward(ids_tensor(ids))[0], lc["logprobs"]);
+    // Q4_K / Q6_K fall back to Q8_0 everywhere here: judge them like Q8_0.
+    const GGMLType judged = t == GGMLType::Q4_K ? GGMLType::Q8_0 : t;
+    const LogitDiff diff =
+        compare(ours->forward(ids_tensor(ids))[0], ref, lc["logprobs"], tolerance(judged).max_abs);
     std::printf("[stories260K %-5s] %s\n", gguf::type_name(t), diff.str().c_str());
-    EXPECT_LT(diff.max_abs, tol) << diff.str();
-    EXPECT_GE(diff.top1, t == GGMLType::F32 ? 1.0 : 0.95) << diff.str();
+    expect_within(diff, judged);
   }
 }
 
 TEST(Interop, SynthLogitsAgreeForEveryTypeAndArchitecture) {
   REQUIRE_LLAMA_CPP();
-  // Widths that fit the 256-element blocks; init_std 0.1 makes the logits spread out (std ~ 3).
+  // Widths that fit the 256-element blocks; init_std 0.1 spreads the logits out (std ~1.6).
   const std::vector<int64_t> ids{1, 17, 300, 42, 99, 256, 3, 3, 128, 77, 5, 250, 64, 31, 200, 9};
-  const std::vector<std::pair<GGMLType, double>> cases{
-      {GGMLType::F32, 2e-3},  {GGMLType::F16, 0.05},   {GGMLType::BF16, 0.05},  {GGMLType::Q8_0, 0.1},
-      {GGMLType::Q6_K, 0.1},  {GGMLType::Q4_K, 0.15},  {GGMLType::Q4_0, 0.15},  {GGMLType::Q2_K, 0.25},
-      {GGMLType::TQ2_0, 0.25}, {GGMLType::TQ1_0, 0.25}};
   for (const std::string arch : {"llama", "qwen2", "qwen3"}) {
     test::TempDir d;
     SynthSpec s;
     s.arch = arch;
     s.init_std = 0.1f;
     synth(d / "m", s);
-    for (const auto& [t, tol] : cases) {
+    auto original = Model::load(d / "m", no_tok());
+    const auto ref = original->forward(ids_tensor(ids))[0];
+    for (GGMLType t : {GGMLType::F32, GGMLType::F16, GGMLType::BF16, GGMLType::Q8_0, GGMLType::Q6_K, GGMLType::Q4_K,
+                       GGMLType::Q4_0, GGMLType::Q2_K, GGMLType::TQ2_0, GGMLType::TQ1_0}) {
       SCOPED_TRACE(arch + " " + gguf::type_name(t));
       const std::string out = d / "m.gguf";
       auto r = export_file(d / "m", out, t);
       EXPECT_TRUE(r.fallbacks.empty());
       auto ours = load_gguf_model(out, no_tok());
       const json lc = llama_cpp(d, "--model " + out + " --ids " + join(ids) + " --logits");
-      const LogitDiff diff = compare(ours->forward(ids_tensor(ids))[0], lc["logprobs"]);
+      const LogitDiff diff =
+          compare(ours->forward(ids_tensor(ids))[0], ref, lc["logprobs"], tolerance(t).max_abs);
       std::printf("[synth %-5s %-5s] %s\n", arch.c_str(), gguf::type_name(t), diff.str().c_str());
-      EXPECT_LT(diff.max_abs, tol) << diff.str();
-      EXPECT_GE(diff.top1, 0.9) << diff.str();
+      expect_within(diff, t);
     }
   }
 }
