@@ -5,6 +5,8 @@
 
 #include "cli/model_options.h"
 #include "runtime/generate.h"
+#include "cli/lean_open.h"
+#include "runtime/lean/lean.h"
 
 namespace as::cli {
 namespace {
@@ -19,9 +21,21 @@ struct Opts {
   uint64_t seed = 0;
   bool json = false;
   bool ignore_eos = false;
+  std::string kv_cache = "f16";
+  std::string runtime = "auto";
 };
 
 int run(const Opts& o) {
+  if (o.runtime == "lean" || (o.runtime == "auto" && is_lean_model(o.m.model))) {  // the torch-free lean runtime
+    lean::GenOptions lo;
+    lo.max_new_tokens = o.max_new;
+    lo.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
+    lo.stop_at_eos = !o.ignore_eos;
+    lo.kv = kernels::kv_type_from_name(o.kv_cache.c_str());
+    auto tok = open_lean_tokenizer(o.m.model, o.m.tokenizer);
+    auto open = [&](int64_t ctx, kernels::KvType kv) { return open_lean_model(o.m.model, ctx, kv); };
+    return lean::generate_command(open, *tok, o.prompt, lo, o.json, print_json);
+  }
   auto model = o.m.load();
   auto prompt_ids = encode_with_bos(model->tokenizer(), o.prompt);
   GenerateOptions go;
@@ -65,6 +79,13 @@ const Register reg({"generate", "Generate text from a prompt (greedy or seeded s
                       sub.add_option("--top-p", o->top_p, "Nucleus sampling mass (1 = off)")->capture_default_str();
                       sub.add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
                       sub.add_flag("--ignore-eos", o->ignore_eos, "Keep generating past EOS");
+                      sub.add_option("--runtime", o->runtime,
+                                     "auto: lean for packed directories and GGUF files, torch otherwise")
+                          ->capture_default_str()
+                          ->check(CLI::IsMember({"auto", "lean", "torch"}));
+                      sub.add_option("--kv-cache", o->kv_cache, "Lean runtime KV cache type")
+                          ->capture_default_str()
+                          ->check(CLI::IsMember({"f16", "f32"}));
                       sub.add_flag("--json", o->json, "Print one JSON object");
                       return [o] { return run(*o); };
                     }});

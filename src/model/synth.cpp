@@ -118,6 +118,8 @@ uint64_t synth_model(const std::string& out_dir, const SynthOptions& o) {
   SafetensorsWriter w;
   w.set_metadata("format", "pt");
   w.set_metadata("source", "angelslim synth (random weights)");
+  // Check every input before writing gigabytes of weights.
+  if (!o.tokenizer.empty() && !file_exists(o.tokenizer)) throw Error(o.tokenizer + ": tokenizer file not found");
   const size_t esz = dtype_size(o.dtype);
   auto add = [&](const std::string& name, std::vector<int64_t> shape, bool ones) {
     uint64_t n = 1;

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "io/gguf/gguf.h"
 #include "io/llama2c.h"
 #include "runtime/lean/lean.h"
 
@@ -125,7 +126,7 @@ std::vector<int32_t> greedy(lean::LeanModel& m, int n) {
 }  // namespace
 
 TEST(Lean, F32PassthroughMatchesGoldens) {
-  lean::LeanModel m(packed_dir("f32", "f32"), 256);
+  lean::LeanModel m(packed_dir("f32", "f32"), 256, kernels::KvType::F32);
   EXPECT_EQ(m.packed_type(), "f32");
   EXPECT_LT(max_logit_diff(m), 1e-4f);
   auto ids = greedy(m, 60);
@@ -181,4 +182,105 @@ TEST(Lean, SeededSamplingIsReproducible) {
 
 TEST(Lean, PackRejectsUnknownType) {
   EXPECT_THROW(lean::pack_model(hf_dir(), hf_dir() + "_bad", {"q9_bogus", "f32"}), as::Error);
+}
+
+// ---- GGUF files on the lean runtime ----
+namespace {
+
+// stories260K as a GGUF in llama.cpp's llama layout: the llama2.c q/k rows are already ordered for
+// RoPE over adjacent pairs, which is what llama.cpp stores. Linears whose K is a multiple of 32 get
+// `type`, the rest (down_proj, K = 172) F32. Written with the torch-free GGUF writer.
+std::string stories_gguf(gguf::GGMLType type, const std::string& tag, bool bad_q_shape = false) {
+  const std::string path = hf_dir() + "_" + tag + ".gguf";
+  auto ck = read_llama2c(kShared + "/models/stories260K/stories260K.bin");
+  const auto& h = ck.h;
+  const int64_t D = h.dim, F = h.hidden_dim, V = h.vocab_size, KV = ck.kv_dim();
+  gguf::GGUFWriter w;
+  w.add_kv("general.architecture", std::string("llama"));
+  auto mat = [&](const std::string& n, const float* p, int64_t rows, int64_t cols) {
+    const gguf::GGMLType t = cols % 32 == 0 ? type : gguf::GGMLType::F32;
+    w.add_tensor_from_f32(n, t, {cols, rows}, p);
+  };
+  auto vec = [&](const std::string& n, const float* p, int64_t c) {
+    w.add_tensor_from_f32(n, gguf::GGMLType::F32, {c}, p);
+  };
+  mat("token_embd.weight", ck.token_embedding, V, D);
+  for (int64_t l = 0; l < h.n_layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    vec(p + "attn_norm.weight", ck.rms_att + l * D, D);
+    vec(p + "ffn_norm.weight", ck.rms_ffn + l * D, D);
+    mat(p + "attn_q.weight", ck.wq + l * D * D, bad_q_shape ? D - 32 : D, D);
+    mat(p + "attn_k.weight", ck.wk + l * KV * D, KV, D);
+    mat(p + "attn_v.weight", ck.wv + l * KV * D, KV, D);
+    mat(p + "attn_output.weight", ck.wo + l * D * D, D, D);
+    mat(p + "ffn_gate.weight", ck.w1 + l * F * D, F, D);
+    mat(p + "ffn_down.weight", ck.w2 + l * D * F, D, F);
+    mat(p + "ffn_up.weight", ck.w3 + l * F * D, F, D);
+  }
+  vec("output_norm.weight", ck.rms_final, D);
+  w.write(path);
+  return path;
+}
+
+lean::LeanConfig stories_config() {
+  return lean::parse_config(nlohmann::json::parse(read_file(hf_dir() + "/config.json")), "stories260K");
+}
+
+}  // namespace
+
+TEST(LeanGguf, F32FileMatchesGoldens) {
+  auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::F32, "f32"));
+  lean::LeanModel m(f, stories_config(), /*rope_adjacent=*/true, 256, kernels::KvType::F32);
+  EXPECT_EQ(m.packed_type(), "gguf:f32");
+  EXPECT_LT(max_logit_diff(m), 1e-4f);
+  auto ids = greedy(m, 60);
+  const auto& g = goldens().greedy;
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 60));
+}
+
+TEST(LeanGguf, Q8_0IsUsedInPlaceAndMatchesGoldens) {
+  auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::Q8_0, "q8_0"));
+  lean::LeanModel m(f, stories_config(), true, 256);
+  EXPECT_EQ(m.packed_type(), "gguf:f32+q8_0");  // down_proj (K = 172) is F32
+  EXPECT_EQ(m.lm_head_type(), "gguf:q8_0");     // tied: the Q8_0 embedding, in place
+  EXPECT_TRUE(m.load_notes().empty());
+  EXPECT_LT(max_logit_diff(m), 0.5f);
+  auto ids = greedy(m, 20);
+  const auto& g = goldens().greedy;
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 20));
+  // Without the adjacent-pair RoPE the same file computes something else.
+  lean::LeanModel wrong(f, stories_config(), false, 256);
+  EXPECT_GT(max_logit_diff(wrong), 0.5f);
+}
+
+TEST(LeanGguf, WrongTensorShapeNamesTheTensor) {
+  auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::F32, "bad", true));
+  try {
+    lean::LeanModel m(f, stories_config(), true, 256);
+    FAIL() << "no error";
+  } catch (const as::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.0.attn_q.weight"), std::string::npos) << e.what();
+  }
+}
+
+// The loader repacks TQ2_0 / TQ1_0 into tern2_g128 and calls that exact: check it on random ternary
+// rows with one scale per 256 weights (what those formats hold).
+TEST(LeanGguf, TernaryGgufRepackIsExact) {
+  const int64_t N = 6, K = 512;
+  std::vector<float> w(size_t(N * K));
+  uint64_t s = 99;
+  auto rnd = [&] { return (s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
+  for (int64_t b = 0; b < N * K / 256; ++b) {
+    const float d = 0.01f + float(rnd() % 1000) * 1e-4f;
+    for (int64_t i = 0; i < 256; ++i) w[size_t(b * 256 + i)] = float(int(rnd() % 3) - 1) * d;
+  }
+  for (gguf::GGMLType t : {gguf::GGMLType::TQ2_0, gguf::GGMLType::TQ1_0}) {
+    const auto bytes = gguf::quantize(t, w.data(), N * K);
+    std::vector<float> deq(w.size()), back(w.size());
+    gguf::dequantize(t, bytes.data(), deq.data(), N * K);
+    std::vector<uint8_t> p(packed::packed_bytes(packed::QuantType::TERN2_G128, N, K));
+    packed::quantize_rows(packed::QuantType::TERN2_G128, deq.data(), N, K, p.data());
+    packed::dequantize_rows(packed::QuantType::TERN2_G128, p.data(), N, K, back.data());
+    EXPECT_EQ(back, deq) << gguf::type_name(t);
+  }
 }

@@ -131,6 +131,16 @@ TEST(ModelLoad, SynthIsDeterministicPerSeed) {
   EXPECT_NE(read_file(a / "model.safetensors"), read_file(c / "model.safetensors"));
 }
 
+TEST(ModelLoad, SynthWithMissingTokenizerFailsBeforeWritingWeights) {
+  TempDir tmp;
+  SynthOptions s;
+  s.config = parse_model_config(base_config("LlamaForCausalLM"), "synth");
+  s.tokenizer = (tmp / "no_such_tokenizer.model");
+  auto msg = error_of([&] { synth_model(tmp / "out", s); });
+  EXPECT_NE(msg.find("no_such_tokenizer.model"), std::string::npos) << msg;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "out/model.safetensors"));
+}
+
 TEST(ModelLoad, DirectoryWithoutWeightsIsAClearError) {
   TempDir tmp;
   write_file_atomic(tmp / "config.json", base_config("LlamaForCausalLM").dump());

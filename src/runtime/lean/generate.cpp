@@ -90,14 +90,14 @@ GenResult generate(LeanModel& m, const Tokenizer* tok, const std::vector<int32_t
   return r;
 }
 
-int generate_command(const std::string& dir, const std::string& tokenizer_path, const std::string& prompt,
-                     const GenOptions& o, bool json, const std::function<void(const std::string&)>& print_json) {
-  auto tok = load_tokenizer(tokenizer_path.empty() ? dir : tokenizer_path);
+int generate_command(const OpenLeanModel& open, const Tokenizer& tok, const std::string& prompt, const GenOptions& o,
+                     bool json, const std::function<void(const std::string&)>& print_json) {
   std::vector<int32_t> ids;
-  if (tok->add_bos() && tok->bos_id() >= 0) ids.push_back(tok->bos_id());
-  auto enc = tok->encode(prompt);
+  if (tok.add_bos() && tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  auto enc = tok.encode(prompt);
   ids.insert(ids.end(), enc.begin(), enc.end());
-  LeanModel m(dir, int64_t(ids.size()) + o.max_new_tokens);
+  auto model = open(int64_t(ids.size()) + o.max_new_tokens, o.kv);
+  LeanModel& m = *model;
   GenOptions go = o;
   if (!json) {
     std::fputs(prompt.c_str(), stdout);
@@ -106,7 +106,7 @@ int generate_command(const std::string& dir, const std::string& tokenizer_path, 
       std::fflush(stdout);
     };
   }
-  auto r = generate(m, tok.get(), ids, go);
+  auto r = generate(m, &tok, ids, go);
   if (json) {
     nlohmann::json j{{"prompt_ids", r.prompt_ids}, {"ids", r.ids}, {"text", r.text}, {"ttft_s", r.ttft_s},
                      {"prefill_tokens_per_s", r.prefill_tokens_per_s}, {"tokens_per_s", r.tokens_per_s},

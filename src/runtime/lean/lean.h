@@ -15,7 +15,7 @@
 // the runtime itself). Linears whose K is not a multiple of TYPE's block size are kept in F32.
 //
 // Runtime: weights are used in place from the mmap (zero copy) except F32 tensors that are not
-// 4-byte aligned, and BF16 linears, which are converted once. KV cache in fp32, preallocated
+// 4-byte aligned, and BF16 linears, which are converted once. KV cache in fp16 (or fp32), preallocated
 // activations; prefill runs packed GEMM (M = chunk of prompt tokens), decode runs GEMV, both on the
 // packed kernels' thread pool (as::packed::set_num_threads).
 #pragma once
@@ -29,7 +29,12 @@
 
 #include "io/safetensors.h"
 #include "io/tokenizer/tokenizer.h"
+#include "kernels/attention.h"
 #include "kernels/packed/packed.h"
+
+namespace as::gguf {
+class GGUFFile;
+}
 
 namespace as::lean {
 
@@ -68,11 +73,19 @@ PackReport pack_model(const std::string& src_dir, const std::string& out_dir, co
 // ---- runtime ----
 class LeanModel {
  public:
-  // max_context: KV cache length (0 = min(max_position, 4096)).
-  explicit LeanModel(const std::string& dir, int64_t max_context = 0);
+  // max_context: KV cache length (0 = min(max_position, 4096)). kv: cache element type (fp16 by
+  // default, as llama.cpp; fp32 for bit-level comparisons with a float reference).
+  explicit LeanModel(const std::string& dir, int64_t max_context = 0, kernels::KvType kv = kernels::KvType::F16);
+  // A GGUF file (llama / qwen2 / qwen3, ours or llama.cpp's). `c` describes the file (the caller reads
+  // its metadata); rope_adjacent: the q/k rows are in llama.cpp's llama order (RoPE over adjacent
+  // pairs). How each tensor type is run: runtime/lean/weights_gguf.cpp.
+  LeanModel(std::shared_ptr<const gguf::GGUFFile> f, const LeanConfig& c, bool rope_adjacent, int64_t max_context = 0,
+            kernels::KvType kv = kernels::KvType::F16);
   ~LeanModel();
   const LeanConfig& config() const;
-  const std::string& packed_type() const;
+  const std::string& packed_type() const;   // linears' type ("gguf:q4_0+q6_k" for GGUF files)
+  const std::string& lm_head_type() const;
+  const std::vector<std::string>& load_notes() const;  // lossy conversions made at load
   int64_t max_context() const;
   int64_t position() const;  // tokens in the KV cache
   void reset();              // empties the KV cache
@@ -81,6 +94,8 @@ class LeanModel {
   const float* forward(const int32_t* ids, int64_t n, bool all_logits = false);
   uint64_t weight_bytes() const;            // bytes of the packed file's tensors
   uint64_t decode_bytes_per_token() const;  // weight bytes one decode step reads (linears + lm_head + 1 embedding row)
+  uint64_t kv_bytes_per_position() const;   // cache bytes one position adds (K and V, all layers)
+  kernels::KvType kv_type() const;
 
  private:
   struct Impl;
@@ -109,6 +124,7 @@ struct GenOptions {
   int64_t max_new_tokens = 64;
   Sampling sampling;
   bool stop_at_eos = true;
+  kernels::KvType kv = kernels::KvType::F16;
   std::function<void(int32_t, const std::string&)> on_token;
 };
 struct GenResult {
@@ -119,10 +135,11 @@ struct GenResult {
 };
 GenResult generate(LeanModel& m, const Tokenizer* tok, const std::vector<int32_t>& prompt_ids, const GenOptions& o);
 
-// `angelslim generate` on a packed directory: loads model + tokenizer (tokenizer_path empty = the
-// model directory), prepends BOS when the tokenizer asks for it, streams text to stdout or returns
-// the JSON object via print_json. Returns the exit code.
-int generate_command(const std::string& dir, const std::string& tokenizer_path, const std::string& prompt,
-                     const GenOptions& o, bool json, const std::function<void(const std::string&)>& print_json);
+// `angelslim generate` on the lean runtime: `open(context_length)` loads the model, prepends BOS when
+// the tokenizer asks for it, streams text to stdout or returns the JSON object via print_json.
+// Returns the exit code.
+using OpenLeanModel = std::function<std::unique_ptr<LeanModel>(int64_t max_context, kernels::KvType kv)>;
+int generate_command(const OpenLeanModel& open, const Tokenizer& tok, const std::string& prompt, const GenOptions& o,
+                     bool json, const std::function<void(const std::string&)>& print_json);
 
 }  // namespace as::lean

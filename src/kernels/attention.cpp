@@ -1,0 +1,192 @@
+// Attention row kernel (see attention.h): scalar reference and AVX2+FMA+F16C version.
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "common/error.h"
+#include "kernels/half.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace as::kernels {
+
+const char* kv_type_name(KvType t) { return t == KvType::F32 ? "f32" : "f16"; }
+
+KvType kv_type_from_name(const char* name) {
+  const std::string s = name ? name : "";
+  if (s == "f32") return KvType::F32;
+  if (s == "f16") return KvType::F16;
+  throw Error("unknown KV cache type '" + s + "' (expected f32 or f16)");
+}
+
+void kv_store(KvType t, const float* src, int64_t n, void* dst) {
+  if (t == KvType::F32) {
+    std::memcpy(dst, src, size_t(n) * 4);
+    return;
+  }
+  auto* h = static_cast<uint16_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) h[i] = f32_to_f16(src[i]);
+}
+
+namespace {
+inline float load_kv(KvType t, const void* base, int64_t idx) {
+  if (t == KvType::F32) return static_cast<const float*>(base)[idx];
+  return f16_to_f32(static_cast<const uint16_t*>(base)[idx]);
+}
+}  // namespace
+
+void attend_ref(const AttnArgs& a) {
+  check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < a.T; ++j) {
+    double d = 0;
+    for (int64_t i = 0; i < a.hd; ++i) d += double(a.q[i]) * load_kv(a.kv, a.K, j * a.stride + i);
+    a.scratch[j] = float(d) * a.scale;
+    mx = std::max(mx, a.scratch[j]);
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < a.T; ++j) sum += (a.scratch[j] = std::exp(a.scratch[j] - mx));
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < a.hd; ++i) {
+    double o = 0;
+    for (int64_t j = 0; j < a.T; ++j) o += double(a.scratch[j]) * load_kv(a.kv, a.V, j * a.stride + i);
+    a.out[i] = float(o) * inv;
+  }
+}
+
+#if defined(__x86_64__)
+namespace {
+#define AT_FN __attribute__((target("avx2,fma,f16c"))) static inline
+
+AT_FN __m256 ld(KvType t, const void* base, int64_t idx) {
+  if (t == KvType::F32) return _mm256_loadu_ps(static_cast<const float*>(base) + idx);
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + idx)));
+}
+AT_FN float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+// e^x for x <= 0 (x >= -87.3 keeps the result normal; below that it flushes to 0). Range reduction
+// x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial: relative error ~2 ulp.
+AT_FN __m256 exp_neg(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
+  const int64_t T = a.T, hd = a.hd, st = a.stride, hv = hd & ~int64_t(7);
+  float* s = a.scratch;
+  // scores, four keys at a time
+  int64_t j = 0;
+  for (; j + 4 <= T; j += 4) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t i = 0; i < hv; i += 8) {
+      const __m256 q = _mm256_loadu_ps(a.q + i);
+      c0 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 0) * st + i), c0);
+      c1 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 1) * st + i), c1);
+      c2 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 2) * st + i), c2);
+      c3 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 3) * st + i), c3);
+    }
+    // transpose-add the four accumulators into one vector of four sums
+    const __m256 t01 = _mm256_hadd_ps(c0, c1), t23 = _mm256_hadd_ps(c2, c3);
+    const __m256 t = _mm256_hadd_ps(t01, t23);
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    float tmp[4];
+    _mm_storeu_ps(tmp, r);
+    for (int u = 0; u < 4; ++u) {
+      float d = tmp[u];
+      for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(a.kv, a.K, (j + u) * st + i);
+      s[j + u] = d * a.scale;
+    }
+  }
+  for (; j < T; ++j) {
+    __m256 c = _mm256_setzero_ps();
+    for (int64_t i = 0; i < hv; i += 8) c = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + i), ld(a.kv, a.K, j * st + i), c);
+    float d = hsum(c);
+    for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(a.kv, a.K, j * st + i);
+    s[j] = d * a.scale;
+  }
+  // softmax numerator and sum
+  __m256 vm = _mm256_set1_ps(-INFINITY);
+  int64_t tv = T & ~int64_t(7);
+  for (j = 0; j < tv; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(s + j));
+  float mx = -INFINITY;
+  {
+    float t8[8];
+    _mm256_storeu_ps(t8, vm);
+    for (float v : t8) mx = std::max(mx, v);
+    for (j = tv; j < T; ++j) mx = std::max(mx, s[j]);
+  }
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  for (j = 0; j < tv; j += 8) {
+    const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+    _mm256_storeu_ps(s + j, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  float sum = hsum(vs);
+  for (j = tv; j < T; ++j) sum += (s[j] = std::exp(s[j] - mx));
+  const float inv = 1.0f / sum;
+  // out = sum_j p_j V[j], two keys per pass over the output row
+  float* o = a.out;
+  std::fill(o, o + hd, 0.0f);
+  for (j = 0; j + 2 <= T; j += 2) {
+    const __m256 p0 = _mm256_set1_ps(s[j]), p1 = _mm256_set1_ps(s[j + 1]);
+    for (int64_t i = 0; i < hv; i += 8) {
+      __m256 acc = _mm256_loadu_ps(o + i);
+      acc = _mm256_fmadd_ps(p0, ld(a.kv, a.V, j * st + i), acc);
+      acc = _mm256_fmadd_ps(p1, ld(a.kv, a.V, (j + 1) * st + i), acc);
+      _mm256_storeu_ps(o + i, acc);
+    }
+    for (int64_t i = hv; i < hd; ++i)
+      o[i] += s[j] * load_kv(a.kv, a.V, j * st + i) + s[j + 1] * load_kv(a.kv, a.V, (j + 1) * st + i);
+  }
+  for (; j < T; ++j)
+    for (int64_t i = 0; i < hd; ++i) o[i] += s[j] * load_kv(a.kv, a.V, j * st + i);
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (int64_t i = 0; i < hv; i += 8) _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_loadu_ps(o + i), vinv));
+  for (int64_t i = hv; i < hd; ++i) o[i] *= inv;
+}
+
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+  return yes;
+}
+}  // namespace
+
+void attend(const AttnArgs& a) {
+  if (has_avx2()) {
+    check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
+    attend_avx2(a);
+  } else {
+    attend_ref(a);
+  }
+}
+const char* attend_isa() { return has_avx2() ? "avx2" : "scalar"; }
+
+#else
+void attend(const AttnArgs& a) { attend_ref(a); }
+const char* attend_isa() { return "scalar"; }
+#endif
+
+}  // namespace as::kernels

@@ -1,0 +1,43 @@
+// Attention of one query row against a KV cache (torch-free). Used by the lean runtime for both
+// prefill (one call per (token, head), causal length per token) and decode.
+//
+//   out[i] = sum_{j < T} p_j * V[j][i],   p = softmax_j(scale * dot(q, K[j]))
+//
+// K and V hold T rows of `hd` elements each, `stride` elements apart (the cache is laid out as
+// [position][kv_head * hd], so stride = kv_heads * hd). The cache element type is fp32 or IEEE fp16
+// (llama.cpp's default KV type: half the bytes a decode step reads from the cache).
+//
+// attend_ref is the scalar reference (the tests' oracle); attend dispatches at run time to an
+// AVX2+FMA+F16C version when the CPU has it (vectorized over hd and over keys, vectorized exp). The
+// two agree to float rounding (the tests bound the difference), not bit for bit.
+#pragma once
+#include <cstdint>
+
+namespace as::kernels {
+
+enum class KvType : uint8_t { F32, F16 };
+const char* kv_type_name(KvType t);
+// "f32" | "f16"; throws as::Error naming the value otherwise.
+KvType kv_type_from_name(const char* name);
+inline int kv_type_bytes(KvType t) { return t == KvType::F32 ? 4 : 2; }
+
+struct AttnArgs {
+  const float* q = nullptr;  // [hd]
+  const void* K = nullptr;   // T rows, `stride` elements apart
+  const void* V = nullptr;
+  KvType kv = KvType::F32;
+  int64_t T = 0, hd = 0, stride = 0;
+  float scale = 1.0f;
+  float* scratch = nullptr;  // >= T floats
+  float* out = nullptr;      // [hd]
+};
+
+void attend_ref(const AttnArgs& a);
+void attend(const AttnArgs& a);
+// Which implementation attend() uses on this CPU: "avx2" or "scalar".
+const char* attend_isa();
+
+// Stores n floats into a cache row of type t (fp16: round to nearest even, as F16C does).
+void kv_store(KvType t, const float* src, int64_t n, void* dst);
+
+}  // namespace as::kernels

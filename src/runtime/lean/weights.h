@@ -1,0 +1,66 @@
+// Internal to the lean runtime: the weights one forward pass uses, whatever file they came from.
+// Two sources fill this struct: a packed directory (`angelslim pack`, weights_packed.cpp) and a GGUF
+// file (ours or llama.cpp's, weights_gguf.cpp). Tensors are used in place from the mapped file when
+// their layout is one the kernels run (zero copy); the rest is converted once at load.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/packed/packed.h"
+#include "runtime/lean/lean.h"
+
+namespace as::gguf {
+class GGUFFile;
+}
+
+namespace as::lean::detail {
+
+struct Linear {
+  bool is_packed = false;
+  packed::QuantType type{};
+  const uint8_t* data = nullptr;  // packed rows, or fp32 [N, K]
+  std::vector<float> owned;       // fp32 copy when the mapped tensor is unusable in place
+  std::vector<uint8_t> owned_packed;  // packed rows converted at load (GGUF types the kernels lack)
+  int64_t N = 0, K = 0;
+  uint64_t bytes = 0;  // bytes one use of the linear reads
+  const float* bias = nullptr;
+  void apply(const float* X, int64_t M, float* Y) const;
+};
+
+struct Layer {
+  const float *attn_norm = nullptr, *ffn_norm = nullptr, *q_norm = nullptr, *k_norm = nullptr;
+  Linear q, k, v, o, gate, up, down;
+};
+
+// Token embedding rows: `decode` turns one stored row into `dim` floats.
+struct Embedding {
+  const uint8_t* data = nullptr;
+  uint64_t row_bytes = 0, nbytes = 0;
+  std::function<void(const uint8_t* row, float* out)> decode;
+};
+
+struct Weights {
+  LeanConfig c;
+  std::string source;         // the directory or file
+  std::string type, lm_type;  // packed type names (or a description of the GGUF's types)
+  bool rope_adjacent = false;  // RoPE over adjacent pairs (llama.cpp's llama layout) instead of halves
+  Embedding embed;
+  const float* final_norm = nullptr;
+  std::vector<Layer> layers;
+  Linear lm_head;
+  uint64_t file_bytes = 0;  // bytes of the file's tensors
+  std::vector<std::vector<float>> owned;  // fp32 copies of small tensors
+  std::shared_ptr<const void> keep;       // keeps the mapping alive
+  std::vector<std::string> notes;         // conversions made at load (shown by bench / generate)
+};
+
+Weights load_packed_dir(const std::string& dir);
+Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> f, const LeanConfig& c, bool rope_adjacent);
+
+// Y[M, N] = X[M, K] . W[N, K]^T for fp32 W.
+void gemm_f32(const float* W, int64_t N, int64_t K, const float* X, int64_t M, float* Y);
+
+}  // namespace as::lean::detail

@@ -1,0 +1,131 @@
+// Weights from a packed directory (`angelslim pack`; layout in lean.h).
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/file.h"
+#include "io/safetensors.h"
+#include "io/tensor_convert.h"
+#include "kernels/packed/internal.h"
+#include "runtime/lean/weights.h"
+
+namespace as::lean::detail {
+
+void gemm_f32(const float* W, int64_t N, int64_t K, const float* X, int64_t M, float* Y) {
+  const int64_t grain = 16;
+  const int64_t tasks = (N + grain - 1) / grain;
+  packed::detail::parallel_for(tasks, [&](int64_t t) {
+    const int64_t n0 = t * grain, n1 = std::min(N, n0 + grain);
+    for (int64_t m = 0; m < M; ++m) {
+      const float* x = X + m * K;
+      for (int64_t n = n0; n < n1; ++n) {
+        const float* w = W + n * K;
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 partial sums so the compiler vectorizes
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8)
+          for (int i = 0; i < 8; ++i) acc[i] += w[k + i] * x[k + i];
+        float s = 0;
+        for (; k < K; ++k) s += w[k] * x[k];
+        Y[m * N + n] = s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+      }
+    }
+  });
+}
+
+void Linear::apply(const float* X, int64_t M, float* Y) const {
+  if (is_packed) packed::gemm(type, data, N, K, X, M, Y);
+  else gemm_f32(reinterpret_cast<const float*>(data), N, K, X, M, Y);
+  if (bias)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) Y[m * N + n] += bias[n];
+}
+
+namespace {
+
+struct PackedLoader {
+  Weights& W;
+  std::shared_ptr<SafetensorsFile> file;
+
+  const float* f32(const std::string& name, int64_t numel) {
+    const TensorView& t = file->get(name);
+    check(t.numel() == numel, W.source + ": " + name + " has " + std::to_string(t.numel()) + " elements, expected " +
+                                  std::to_string(numel));
+    if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+      return reinterpret_cast<const float*>(t.data);
+    W.owned.push_back(to_float(t));
+    return W.owned.back().data();
+  }
+  void linear(Linear& L, const std::string& base, int64_t N, int64_t K, bool has_bias, packed::QuantType qt) {
+    L.N = N, L.K = K;
+    if (file->contains(base + ".qweight")) {
+      const TensorView& t = file->get(base + ".qweight");
+      const size_t rb = packed::packed_row_bytes(qt, K);
+      check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N && uint64_t(t.shape[1]) == rb,
+            W.source + ": " + base + ".qweight has the wrong dtype/shape for " + packed::quant_type(qt).name);
+      L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
+    } else {
+      const TensorView& t = file->get(base + ".weight");
+      check(t.numel() == N * K, W.source + ": " + base + ".weight has the wrong shape");
+      if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+        L.data = t.data;
+      } else {
+        L.owned = to_float(t);
+        L.data = reinterpret_cast<const uint8_t*>(L.owned.data());
+      }
+      L.bytes = uint64_t(N * K) * 4;
+    }
+    if (has_bias || file->contains(base + ".bias")) L.bias = f32(base + ".bias", N);
+  }
+};
+
+}  // namespace
+
+Weights load_packed_dir(const std::string& dir) {
+  Weights W;
+  W.source = dir;
+  check(file_exists(dir + "/config.json"), dir + ": no config.json");
+  auto cj = nlohmann::json::parse(read_file(dir + "/config.json"));
+  check(cj.contains("angelslim_packed"), dir + ": not a packed directory (run `angelslim pack` first)");
+  W.c = parse_config(cj, dir);
+  const auto& c = W.c;
+  const auto& ap = cj["angelslim_packed"];
+  W.type = ap.value("type", std::string("f32"));
+  W.lm_type = ap.value("lm_head", std::string("f32"));
+  packed::QuantType qt{}, lqt{};
+  if (W.type != "f32") qt = packed::quant_type_from_name(W.type);
+  if (W.lm_type != "f32") lqt = packed::quant_type_from_name(W.lm_type);
+  PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors")};
+  W.keep = P.file;
+  for (const auto& n : P.file->names()) W.file_bytes += P.file->get(n).nbytes;
+  const int64_t D = c.hidden, F = c.inter, hd = c.head_dim, QD = c.heads * hd, KVD = c.kv_heads * hd;
+  const TensorView& emb = P.file->get("model.embed_tokens.weight");
+  check(emb.numel() == c.vocab * D, dir + ": model.embed_tokens.weight has the wrong shape");
+  W.embed.data = emb.data;
+  W.embed.nbytes = emb.nbytes;
+  W.embed.row_bytes = emb.nbytes / uint64_t(c.vocab);
+  W.embed.decode = [dt = emb.dtype, D](const uint8_t* row, float* out) {
+    convert_to_float(dt, row, size_t(D), out, "embedding");
+  };
+  W.final_norm = P.f32("model.norm.weight", D);
+  W.layers.resize(size_t(c.layers));
+  for (int64_t l = 0; l < c.layers; ++l) {
+    auto& L = W.layers[size_t(l)];
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    L.attn_norm = P.f32(p + "input_layernorm.weight", D);
+    L.ffn_norm = P.f32(p + "post_attention_layernorm.weight", D);
+    if (c.qk_norm) {
+      L.q_norm = P.f32(p + "self_attn.q_norm.weight", hd);
+      L.k_norm = P.f32(p + "self_attn.k_norm.weight", hd);
+    }
+    P.linear(L.q, p + "self_attn.q_proj", QD, D, c.qkv_bias, qt);
+    P.linear(L.k, p + "self_attn.k_proj", KVD, D, c.qkv_bias, qt);
+    P.linear(L.v, p + "self_attn.v_proj", KVD, D, c.qkv_bias, qt);
+    P.linear(L.o, p + "self_attn.o_proj", D, QD, c.o_bias, qt);
+    P.linear(L.gate, p + "mlp.gate_proj", F, D, c.mlp_bias, qt);
+    P.linear(L.up, p + "mlp.up_proj", F, D, c.mlp_bias, qt);
+    P.linear(L.down, p + "mlp.down_proj", D, F, c.mlp_bias, qt);
+  }
+  P.linear(W.lm_head, "lm_head", c.vocab, D, false, lqt);
+  return W;
+}
+
+}  // namespace as::lean::detail
