@@ -32,6 +32,14 @@ if ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm || \
     echo "[setup] warning: could not install nodejs/npm; the llama.cpp interop test will be skipped"
 fi
+# node-llama-cpp (pinned in tests/interop/package-lock.json) with its prebuilt CPU llama.cpp: the
+# interop test and bench/lowbit run it. --ignore-scripts: the prebuilt binaries need no build step.
+if command -v npm >/dev/null 2>&1 && [ "${SKIP_NPM:-0}" != "1" ] && \
+   [ ! -f tests/interop/node_modules/node-llama-cpp/package.json ]; then
+  echo "[setup] installing node-llama-cpp for the llama.cpp interop test"
+  (cd tests/interop && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || \
+    echo "[setup] warning: npm ci failed; the llama.cpp interop test will be skipped"
+fi
 
 # libtorch must use the threaded OpenBLAS, not the reference BLAS (about 30x slower matmul).
 if command -v update-alternatives >/dev/null; then

@@ -1,6 +1,7 @@
 // angelslim bench --model DIR [--prompt-tokens 512] [--new-tokens 64] [--json]
-// Prefill and decode speed of the libtorch runtime on random token ids, plus peak RSS. A packed
-// directory (`angelslim pack`) runs on the lean runtime and also reports the decode roofline.
+// Prefill and decode speed on random token ids, plus peak RSS. Packed directories (`angelslim pack`)
+// and GGUF files run on the lean runtime, which also reports the measured read bandwidth and the
+// decode roofline; HF directories and llama2.c files on the libtorch runtime.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -22,8 +23,7 @@ struct Opts {
   int64_t new_tokens = 64;
   int repeats = 1;
   bool json = false;
-  std::string kv_cache = "f16";
-  std::string runtime = "auto";
+  LeanOptions rt;
 };
 
 // Packed directory: the lean runtime, plus the memory-bandwidth roofline of decode. Two decode
@@ -31,7 +31,7 @@ struct Opts {
 // from an empty cache (llama-bench's tg protocol, where only the weights are read).
 int run_lean(const Opts& o, const GlobalOptions& g) {
   using clk = std::chrono::steady_clock;
-  const auto kv = kernels::kv_type_from_name(o.kv_cache.c_str());
+  const auto kv = o.rt.kv();
   auto t0 = clk::now();
   auto model = open_lean_model(o.m.model, o.prompt_tokens + o.new_tokens + 1, kv);
   lean::LeanModel& m = *model;
@@ -89,7 +89,7 @@ int run_lean(const Opts& o, const GlobalOptions& g) {
                    {"packed_type", m.packed_type()},
                    {"lm_head_type", m.lm_head_type()},
                    {"load_notes", m.load_notes().size()},
-                   {"kv_cache", o.kv_cache},
+                   {"kv_cache", o.rt.kv_cache},
                    {"threads", g.threads},
                    {"isa", packed::isa_name(packed::best_isa())},
                    {"attention_isa", kernels::attend_isa()},
@@ -119,7 +119,7 @@ int run_lean(const Opts& o, const GlobalOptions& g) {
 }
 
 int run(const Opts& o, const GlobalOptions& g) {
-  if (o.runtime == "lean" || (o.runtime == "auto" && is_lean_model(o.m.model))) return run_lean(o, g);
+  if (o.rt.use_lean(o.m.model)) return run_lean(o, g);
   using clk = std::chrono::steady_clock;
   auto t0 = clk::now();
   auto model = o.m.load();
@@ -174,13 +174,7 @@ const Register reg({"bench", "Measure prefill/decode tokens/s and peak RSS of a 
                       sub.add_option("--new-tokens", o->new_tokens, "Decode steps")->capture_default_str()
                           ->check(CLI::PositiveNumber);
                       sub.add_option("--repeats", o->repeats, "Repeat and report the median")->capture_default_str();
-                      sub.add_option("--runtime", o->runtime,
-                                     "auto: lean for packed directories and GGUF files, torch otherwise")
-                          ->capture_default_str()
-                          ->check(CLI::IsMember({"auto", "lean", "torch"}));
-                      sub.add_option("--kv-cache", o->kv_cache, "Lean runtime KV cache type")
-                          ->capture_default_str()
-                          ->check(CLI::IsMember({"f16", "f32"}));
+                      o->rt.add_to(sub);
                       sub.add_flag("--json", o->json, "Print one JSON object");
                       return [o, &g] { return run(*o, g); };
                     }});

@@ -21,17 +21,16 @@ struct Opts {
   uint64_t seed = 0;
   bool json = false;
   bool ignore_eos = false;
-  std::string kv_cache = "f16";
-  std::string runtime = "auto";
+  LeanOptions rt;
 };
 
 int run(const Opts& o) {
-  if (o.runtime == "lean" || (o.runtime == "auto" && is_lean_model(o.m.model))) {  // the torch-free lean runtime
+  if (o.rt.use_lean(o.m.model)) {  // the torch-free lean runtime
     lean::GenOptions lo;
     lo.max_new_tokens = o.max_new;
     lo.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
     lo.stop_at_eos = !o.ignore_eos;
-    lo.kv = kernels::kv_type_from_name(o.kv_cache.c_str());
+    lo.kv = o.rt.kv();
     auto tok = open_lean_tokenizer(o.m.model, o.m.tokenizer);
     auto open = [&](int64_t ctx, kernels::KvType kv) { return open_lean_model(o.m.model, ctx, kv); };
     return lean::generate_command(open, *tok, o.prompt, lo, o.json, print_json);
@@ -79,13 +78,7 @@ const Register reg({"generate", "Generate text from a prompt (greedy or seeded s
                       sub.add_option("--top-p", o->top_p, "Nucleus sampling mass (1 = off)")->capture_default_str();
                       sub.add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
                       sub.add_flag("--ignore-eos", o->ignore_eos, "Keep generating past EOS");
-                      sub.add_option("--runtime", o->runtime,
-                                     "auto: lean for packed directories and GGUF files, torch otherwise")
-                          ->capture_default_str()
-                          ->check(CLI::IsMember({"auto", "lean", "torch"}));
-                      sub.add_option("--kv-cache", o->kv_cache, "Lean runtime KV cache type")
-                          ->capture_default_str()
-                          ->check(CLI::IsMember({"f16", "f32"}));
+                      o->rt.add_to(sub);
                       sub.add_flag("--json", o->json, "Print one JSON object");
                       return [o] { return run(*o); };
                     }});

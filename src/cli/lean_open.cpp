@@ -1,5 +1,6 @@
 #include "cli/lean_open.h"
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
@@ -9,6 +10,19 @@
 #include "model/config.h"
 
 namespace as::cli {
+
+void LeanOptions::add_to(CLI::App& sub) {
+  sub.add_option("--runtime", runtime, "auto: lean for packed directories and GGUF files, torch otherwise")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "lean", "torch"}));
+  sub.add_option("--kv-cache", kv_cache, "Lean runtime KV cache type")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f16", "f32"}));
+}
+
+bool LeanOptions::use_lean(const std::string& model) const {
+  return runtime == "lean" || (runtime == "auto" && is_lean_model(model));
+}
 
 bool is_lean_model(const std::string& path) {
   return lean::is_packed_dir(path) || (file_exists(path) && !is_directory(path) && is_gguf_file(path));

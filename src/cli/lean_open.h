@@ -5,7 +5,20 @@
 
 #include "runtime/lean/lean.h"
 
+namespace CLI {
+class App;
+}
+
 namespace as::cli {
+
+// --runtime auto|lean|torch and --kv-cache f16|f32 of `generate` and `bench`.
+struct LeanOptions {
+  std::string runtime = "auto";
+  std::string kv_cache = "f16";
+  void add_to(CLI::App& sub);
+  bool use_lean(const std::string& model) const;  // auto: packed directories and GGUF files
+  kernels::KvType kv() const { return kernels::kv_type_from_name(kv_cache.c_str()); }
+};
 
 // True for a packed directory or a GGUF file (by magic).
 bool is_lean_model(const std::string& path);

@@ -57,6 +57,16 @@ struct Weights {
   std::vector<std::string> notes;         // conversions made at load (shown by bench / generate)
 };
 
+// The seven linears of a decoder layer: where each lives, its file names and its [N, K].
+struct LinearSpec {
+  Linear Layer::*field;
+  const char* hf;    // "self_attn.q_proj" (HF / packed directories)
+  const char* gguf;  // "attn_q"
+  int64_t N, K;
+  bool bias;  // the config says it carries a bias
+};
+std::vector<LinearSpec> layer_linears(const LeanConfig& c);
+
 Weights load_packed_dir(const std::string& dir);
 Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> f, const LeanConfig& c, bool rope_adjacent);
 

@@ -93,7 +93,7 @@ Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> file, const LeanConfig& 
   const gguf::GGUFFile& f = *file;
   for (const auto& t : f.tensors()) W.file_bytes += t.nbytes;
   GgufLoader G{W, f, {}};
-  const int64_t D = c.hidden, F = c.inter, hd = c.head_dim, QD = c.heads * hd, KVD = c.kv_heads * hd;
+  const int64_t D = c.hidden, hd = c.head_dim;
   const gguf::GGUFTensor& emb = G.tensor("token_embd.weight", c.vocab, D);
   check(gguf::type_traits(emb.type).dequantize != nullptr,
         f.path() + ": token_embd.weight has type " + gguf::type_name(emb.type) + ", which has no decoder here");
@@ -112,13 +112,7 @@ Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> file, const LeanConfig& 
       L.q_norm = G.f32(p + "attn_q_norm.weight", hd);
       L.k_norm = G.f32(p + "attn_k_norm.weight", hd);
     }
-    G.linear(L.q, p + "attn_q", QD, D);
-    G.linear(L.k, p + "attn_k", KVD, D);
-    G.linear(L.v, p + "attn_v", KVD, D);
-    G.linear(L.o, p + "attn_output", D, QD);
-    G.linear(L.gate, p + "ffn_gate", F, D);
-    G.linear(L.up, p + "ffn_up", F, D);
-    G.linear(L.down, p + "ffn_down", D, F);
+    for (const LinearSpec& s : layer_linears(c)) G.linear(L.*s.field, p + s.gguf, s.N, s.K);
   }
   std::string types;
   for (const auto& [name, n] : G.type_counts) types += (types.empty() ? "" : "+") + name;

@@ -79,6 +79,17 @@ struct PackedLoader {
 
 }  // namespace
 
+std::vector<LinearSpec> layer_linears(const LeanConfig& c) {
+  const int64_t D = c.hidden, F = c.inter, QD = c.heads * c.head_dim, KVD = c.kv_heads * c.head_dim;
+  return {{&Layer::q, "self_attn.q_proj", "attn_q", QD, D, c.qkv_bias},
+          {&Layer::k, "self_attn.k_proj", "attn_k", KVD, D, c.qkv_bias},
+          {&Layer::v, "self_attn.v_proj", "attn_v", KVD, D, c.qkv_bias},
+          {&Layer::o, "self_attn.o_proj", "attn_output", D, QD, c.o_bias},
+          {&Layer::gate, "mlp.gate_proj", "ffn_gate", F, D, c.mlp_bias},
+          {&Layer::up, "mlp.up_proj", "ffn_up", F, D, c.mlp_bias},
+          {&Layer::down, "mlp.down_proj", "ffn_down", D, F, c.mlp_bias}};
+}
+
 Weights load_packed_dir(const std::string& dir) {
   Weights W;
   W.source = dir;
@@ -96,7 +107,7 @@ Weights load_packed_dir(const std::string& dir) {
   PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors")};
   W.keep = P.file;
   for (const auto& n : P.file->names()) W.file_bytes += P.file->get(n).nbytes;
-  const int64_t D = c.hidden, F = c.inter, hd = c.head_dim, QD = c.heads * hd, KVD = c.kv_heads * hd;
+  const int64_t D = c.hidden, hd = c.head_dim;
   const TensorView& emb = P.file->get("model.embed_tokens.weight");
   check(emb.numel() == c.vocab * D, dir + ": model.embed_tokens.weight has the wrong shape");
   W.embed.data = emb.data;
@@ -116,13 +127,7 @@ Weights load_packed_dir(const std::string& dir) {
       L.q_norm = P.f32(p + "self_attn.q_norm.weight", hd);
       L.k_norm = P.f32(p + "self_attn.k_norm.weight", hd);
     }
-    P.linear(L.q, p + "self_attn.q_proj", QD, D, c.qkv_bias, qt);
-    P.linear(L.k, p + "self_attn.k_proj", KVD, D, c.qkv_bias, qt);
-    P.linear(L.v, p + "self_attn.v_proj", KVD, D, c.qkv_bias, qt);
-    P.linear(L.o, p + "self_attn.o_proj", D, QD, c.o_bias, qt);
-    P.linear(L.gate, p + "mlp.gate_proj", F, D, c.mlp_bias, qt);
-    P.linear(L.up, p + "mlp.up_proj", F, D, c.mlp_bias, qt);
-    P.linear(L.down, p + "mlp.down_proj", D, F, c.mlp_bias, qt);
+    for (const LinearSpec& s : layer_linears(c)) P.linear(L.*s.field, p + s.hf, s.N, s.K, s.bias, qt);
   }
   P.linear(W.lm_head, "lm_head", c.vocab, D, false, lqt);
   return W;
