@@ -74,10 +74,7 @@ class Fp8Lepto : public QuantAlgorithm {
       q.act = ActScheme::Fp8StaticTensor;
       q.input_scale = torch::full({1}, chosen.at(l->name), torch::kFloat32);
       install_act_quant(*l, q.act, q.input_scale);
-      auto d = weight_diagnostics(orig, l->w, q);
-      for (auto& [k, v] : job.diag[l->name].items()) d[k] = v;
-      job.diag[l->name] = d;
-      job.results.push_back(std::move(q));
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 

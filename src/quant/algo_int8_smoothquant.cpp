@@ -44,10 +44,7 @@ class Int8SmoothQuant : public QuantAlgorithm {
       auto q = rtn_linear(*l, 8, -1, true);
       q.act = ActScheme::Int8DynamicToken;
       install_act_quant(*l, q.act);
-      auto d = weight_diagnostics(orig, l->w, q);
-      for (auto& [k, v] : job.diag[l->name].items()) d[k] = v;
-      job.diag[l->name] = d;
-      job.results.push_back(std::move(q));
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 

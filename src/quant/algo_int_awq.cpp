@@ -76,10 +76,7 @@ class IntAwq : public QuantAlgorithm {
         l->w = c.weight.to(l->w.scalar_type());
       }
       auto q = rtn_linear(*l, static_cast<int>(o_.bits), o_.group_size, o_.symmetric);
-      auto d = weight_diagnostics(orig, l->w, q);
-      for (auto& [k, v] : job.diag[l->name].items()) d[k] = v;
-      job.diag[l->name] = d;
-      job.results.push_back(std::move(q));
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 

@@ -47,11 +47,9 @@ class IntGptq : public QuantAlgorithm {
       auto r = quant::gptq_quantize(l->w, hs.at(input_group(L, l->name)).hessian(), c, l->name + ".weight");
       auto q = int_result(*l, r.q.codes, r.q.scales, r.q.zeros, r.q.g_idx, c.bits, c.group_size, c.symmetric, r.weight);
       q.note = note;
-      auto d = weight_diagnostics(orig, l->w, q);
-      d["gptq_loss"] = r.loss;
-      d["gptq_damp"] = r.damp;
-      job.diag[l->name] = d;
-      job.results.push_back(std::move(q));
+      job.diag[l->name]["gptq_loss"] = r.loss;
+      job.diag[l->name]["gptq_damp"] = r.damp;
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 

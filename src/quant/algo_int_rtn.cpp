@@ -28,8 +28,7 @@ class IntRtn : public QuantAlgorithm {
       if (job.ignored(l->name)) continue;
       auto orig = l->w.clone();
       auto q = rtn_linear(*l, static_cast<int>(o_.bits), o_.group_size, o_.symmetric);
-      job.diag[l->name] = weight_diagnostics(orig, l->w, q);
-      job.results.push_back(std::move(q));
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 

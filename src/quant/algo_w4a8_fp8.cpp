@@ -20,10 +20,8 @@ class W4A8Fp8 : public QuantAlgorithm {
       q.act = ActScheme::Fp8StaticTensor;
       q.input_scale = ops_fp8_scale(amax.at(l->name));
       install_act_quant(*l, q.act, q.input_scale);
-      auto d = weight_diagnostics(orig, l->w, q);
-      d["act_absmax"] = amax.at(l->name).item<double>();
-      job.diag[l->name] = d;
-      job.results.push_back(std::move(q));
+      job.diag[l->name]["act_absmax"] = amax.at(l->name).item<double>();
+      job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
 };

@@ -59,6 +59,10 @@ struct LayerJob {
   std::vector<torch::Tensor> run(const ForwardHooks* hooks, bool keep) const;
   // All calibration inputs of one linear, concatenated over samples: [tokens, in] fp32.
   std::map<std::string, torch::Tensor> capture_linear_inputs(const std::vector<std::string>& names) const;
+  // Records one quantized linear: its weight diagnostics (original vs dequantized weight), with any
+  // algorithm-specific entries already in diag[name] kept on top, and the result for export.
+  void add_result(const std::string& name, const torch::Tensor& original, const torch::Tensor& dequantized,
+                  QuantizedLinear q);
 };
 
 class QuantAlgorithm {

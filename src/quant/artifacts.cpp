@@ -87,6 +87,20 @@ void save_layer_artifacts(const std::string& path, const LayerArtifacts& a) {
   w.write(path);
 }
 
+QuantizedLinear linear_header_from_json(const nlohmann::json& j) {
+  QuantizedLinear q;
+  q.name = j.at("name");
+  q.weight_type = j.at("weight_type");
+  q.strategy = j.at("strategy");
+  q.bits = j.at("bits");
+  q.group_size = j.at("group_size");
+  q.symmetric = j.at("symmetric");
+  q.act_order = j.at("act_order");
+  q.act = act_scheme_from_name(j.at("act"));
+  q.note = j.value("note", std::string());
+  return q;
+}
+
 LayerArtifacts load_layer_artifacts(const std::string& path) {
   SafetensorsFile f(path);
   LayerArtifacts a;
@@ -96,16 +110,7 @@ LayerArtifacts load_layer_artifacts(const std::string& path) {
   a.diag = nlohmann::json::parse(md.at("diagnostics"));
   std::set<std::string> used;
   for (auto& j : lins) {
-    QuantizedLinear q;
-    q.name = j["name"];
-    q.weight_type = j["weight_type"];
-    q.strategy = j["strategy"];
-    q.bits = j["bits"];
-    q.group_size = j["group_size"];
-    q.symmetric = j["symmetric"];
-    q.act_order = j["act_order"];
-    q.act = act_scheme_from_name(j["act"]);
-    q.note = j["note"];
+    QuantizedLinear q = linear_header_from_json(j);
     q.codes = get(f, q.name + "#codes");
     q.scale = get(f, q.name + "#scale");
     if (f.contains(q.name + "#zero")) q.zero = get(f, q.name + "#zero");

@@ -22,6 +22,8 @@ struct LayerArtifacts {
 
 void save_layer_artifacts(const std::string& path, const LayerArtifacts& a);
 LayerArtifacts load_layer_artifacts(const std::string& path);
+// The per-linear header stored in an artifact file's "linears" metadata (no tensors).
+QuantizedLinear linear_header_from_json(const nlohmann::json& j);
 
 const char* act_scheme_name(ActScheme a);
 ActScheme act_scheme_from_name(const std::string& s);

@@ -105,15 +105,7 @@ nlohmann::json export_ptq_checkpoint(Model& model, const QuantOptions& opt,
       }));
     }
     for (auto& j : lins) {
-      QuantizedLinear q;
-      q.name = j["name"];
-      q.weight_type = j["weight_type"];
-      q.strategy = j["strategy"];
-      q.bits = j["bits"];
-      q.group_size = j["group_size"];
-      q.symmetric = j["symmetric"];
-      q.act_order = j["act_order"];
-      q.act = act_scheme_from_name(j["act"]);
+      const QuantizedLinear q = linear_header_from_json(j);
       const TensorView& codes = f.get(q.name + "#codes");
       ct::QuantizedLinear l;
       l.name = q.name;

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "quant/algorithm.h"
+#include "quant/linear_quant.h"
 
 namespace as {
 
@@ -42,6 +43,14 @@ std::map<std::string, torch::Tensor> LayerJob::capture_linear_inputs(const std::
   std::map<std::string, torch::Tensor> out;
   for (auto& [n, v] : parts) out[n] = torch::cat(v, 0);
   return out;
+}
+
+void LayerJob::add_result(const std::string& name, const torch::Tensor& original, const torch::Tensor& dequantized,
+                          QuantizedLinear q) {
+  auto d = weight_diagnostics(original, dequantized, q);
+  for (auto& [k, v] : diag[name].items()) d[k] = v;
+  diag[name] = std::move(d);
+  results.push_back(std::move(q));
 }
 
 }  // namespace as

@@ -190,3 +190,25 @@ TEST(Cli, ValidateReportsViolations) {
   r = run(bin() + " validate " + q(tmp / "q/model") + " --json");
   EXPECT_NE(r.code, 0);
 }
+
+TEST(Cli, AnalyzeWritesHistogramsAndNamesBadLayers) {
+  TempDir tmp;
+  auto r = run(bin() + " convert llama2c --checkpoint " + q(shared("models/stories260K/stories260K.bin")) +
+               " --tokenizer " + q(shared("models/stories260K/tok512.bin")) + " --out " + q(tmp / "hf"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run(bin() + " analyze --model " + q(tmp / "hf") + " --layer model.layers.1.mlp.down_proj --data " +
+          q(shared("data/tinystories_val.txt")) + " --skip 1000 --samples 2 --out " + q(tmp / "an") + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  json j = last_json(r.out);
+  EXPECT_EQ(j["layer"], "model.layers.1.mlp.down_proj");
+  EXPECT_GT(j["weight"]["qdq_relative_mse"].get<double>(), 0.0);
+  EXPECT_LT(j["weight"]["qdq_relative_mse"].get<double>(), 0.01);
+  for (const char* png : {"weights_hist.png", "activations_hist.png"}) {
+    const std::string bytes = as::read_file(tmp / (std::string("an/") + png));
+    ASSERT_GT(bytes.size(), 1000u) << png;
+    EXPECT_EQ(bytes.substr(1, 3), "PNG") << png;
+  }
+  r = run(bin() + " analyze --model " + q(tmp / "hf") + " --layer model.layers.9.nope --out " + q(tmp / "bad"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("model.layers.9.nope"), std::string::npos) << r.out;
+}
