@@ -1,5 +1,6 @@
 #include "common/sysinfo.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -31,5 +32,12 @@ std::string cpu_model_name() {
   }
   return "unknown";
 }
+
+void limit_heap_retention() {
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
+
+void return_free_memory() { ::malloc_trim(0); }
 
 }  // namespace as

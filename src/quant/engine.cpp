@@ -106,6 +106,7 @@ PtqRunResult run_ptq(Model& model, const QuantOptions& opt, const PtqRunOptions&
   for (auto& nm : model.store().names())
     if (nm.rfind("model.layers.0.", 0) == 0) layer_bytes += model.store().nbytes(nm);
   const bool spill = run.memory_budget > 0 && act_bytes + 4 * layer_bytes > run.memory_budget / 2;
+  if (run.memory_budget > 0) limit_heap_retention();
   if (spill) log_info("calibration: activations (" + std::to_string(act_bytes >> 20) + " MiB) spill to disk to stay under the memory budget");
 
   // --- resume state
@@ -191,6 +192,7 @@ PtqRunResult run_ptq(Model& model, const QuantOptions& opt, const PtqRunOptions&
       write_file_atomic(state_path, nlohmann::json{{"fingerprint", fp}, {"layers_done", i + 1}, {"acts", ""}}.dump());
     }
     model.unload_layer(i);
+    if (run.memory_budget > 0) return_free_memory();
     if (run.fail_after_layers >= 0 && i + 1 >= run.fail_after_layers)
       throw Error("simulated failure after layer " + std::to_string(i));
     if (run.progress)

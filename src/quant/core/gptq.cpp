@@ -108,15 +108,21 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   const torch::Tensor invperm = torch::argsort(perm);
 
   // 4-5. damping, Cholesky of H, inverse, upper factor of the inverse
+  // (Temporaries are dropped as soon as they are used: at K = 2048 each float64 matrix is 32 MiB,
+  // and this is the peak of a low-memory calibration run.)
   const double mean_diag = H.diagonal().mean().item<double>();
-  const torch::Tensor eye = torch::eye(cols, torch::kFloat64);
   torch::Tensor U;
   double damp = cfg.percdamp;
   for (;;) {
-    auto [L, info] = torch::linalg_cholesky_ex(H + eye * (damp * mean_diag));
+    torch::Tensor Hd = H.clone();
+    Hd.diagonal().add_(damp * mean_diag);
+    auto [L, info] = torch::linalg_cholesky_ex(Hd);
+    Hd = torch::Tensor();
     if (info.item<int64_t>() == 0) {
       torch::Tensor Hinv = torch::cholesky_inverse(L);
+      L = torch::Tensor();
       auto [Uu, info2] = torch::linalg_cholesky_ex(Hinv, /*upper=*/true);
+      Hinv = torch::Tensor();
       if (info2.item<int64_t>() == 0 && torch::isfinite(Uu).all().item<bool>()) {
         U = Uu.to(torch::kFloat32).contiguous();
         break;
@@ -126,6 +132,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     check(damp < 1.0, hname + ": not positive definite even with damping (percdamp up to " +
                           std::to_string(damp - 0.01) + ")");
   }
+  H = torch::Tensor();
 
   // 6. lazy-batch column loop
   int64_t B = cfg.block_size;
