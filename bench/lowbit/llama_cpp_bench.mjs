@@ -7,6 +7,7 @@
 //
 // KV cache F16 and flash attention off: llama.cpp's defaults for CPU inference (what llama-bench
 // measures). Uses the node-llama-cpp installed under tests/interop (npm ci there).
+import {statSync} from "node:fs";
 import {createRequire} from "node:module";
 import {fileURLToPath} from "node:url";
 import path from "node:path";
@@ -88,6 +89,7 @@ async function main() {
     model: a.model,
     runtime: "llama.cpp (node-llama-cpp prebuilt)",
     threads: a.threads,
+    weight_bytes: statSync(a.model).size,  // the whole file (metadata is a few KB)
     load_s: loadS,
     prompt_tokens: a.prompt,
     new_tokens: a.gen,

@@ -31,7 +31,7 @@ mkdir -p "$OUT"
 SRC="$OUT/model_f16"
 [ -f "$SRC/config.json" ] || $BIN synth --arch llama $ARGS --dtype f16 \
     --tokenizer "$SHARED/tokenizers/llama2/tokenizer.model" --out "$SRC"
-: > "$OUT/results.jsonl"
+[ "${TABLE_ONLY:-0}" = 1 ] || : > "$OUT/results.jsonl"
 
 record() {  # runtime type json
   python3 - "$1" "$2" "$3" >> "$OUT/results.jsonl" <<'PY'
@@ -44,6 +44,7 @@ PY
   tail -1 "$OUT/results.jsonl" | python3 -c "import json,sys; j=json.load(sys.stdin); print(f\"{j['runtime_label']:>14} {j['type_label']:>13}: prefill {j['prefill_tokens_per_s']:7.1f}  decode {j['decode_tokens_per_s']:6.1f}  decode(empty) {j['decode_empty_context_tokens_per_s']:6.1f} t/s\")"
 }
 
+[ "${TABLE_ONLY:-0}" = 1 ] && THEIRS="" && OURS=""
 for t in $THEIRS; do
   f="$OUT/$t.gguf"
   [ -f "$f" ] || $BIN --quiet export gguf --model "$SRC" --type "$t" --out "$f"
@@ -70,8 +71,8 @@ against = {"q8_g32": "Q8_0", "fp8_pc": "Q8_0", "q4_g32": "Q4_0", "q4_g128": "Q4_
            "q4z_g128": "Q4_0", "seq2_pc": "TQ2_0", "seq2_g128": "TQ2_0", "tern2_pc": "TQ2_0",
            "tern2_g128": "TQ2_0", "tern167_pc": "TQ2_0", "sherry125_pc": "TQ2_0", "sherry125_g128": "TQ2_0"}
 def size(r):
-    b = r.get("weight_bytes") or os.path.getsize(r["model"])
-    return f"{b / 2**20:.0f} MiB"
+    b = r.get("weight_bytes")
+    return f"{b / 2**20:.0f} MiB" if b else "-"
 print("| runtime | type | weights | prefill t/s | decode t/s (after 512) | decode t/s (empty) | vs llama.cpp (prefill / decode / empty) | roofline frac (after / empty) |")
 print("|---|---|---|---|---|---|---|---|")
 for r in rows:

@@ -529,6 +529,11 @@ class Validator {
       if (in.type == QuantType::Int && in.num_bits <= 8 && (p[0] < in.qmin() || p[0] > in.qmax()))
         add(m + ".input_zero_point", "zero point " + std::to_string(int(p[0])) + " outside the input range");
     }
+    // The scans touched every page of this module's tensors; drop them from the process so that
+    // validating a large checkpoint (which export does) does not grow the resident set by its size.
+    for (const char* suffix : {".weight_packed", ".weight", ".weight_scale", ".weight_zero_point", ".weight_g_idx",
+                               ".input_scale", ".input_zero_point"})
+      if (ck.contains(m + suffix)) ck.release(m + suffix);
   }
 
   std::string dir_;

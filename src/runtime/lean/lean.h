@@ -2,10 +2,10 @@
 //
 // Packed directory layout:
 //   config.json        the source HF config plus an "angelslim_packed" section:
-//                      {"version": 1, "type": TYPE, "lm_head": TYPE|"f32", "embed_dtype": "F32"|"BF16",
+//                      {"version": 1, "type": TYPE, "lm_head": TYPE|"f32", "embed_dtype": "F32"|"BF16"|"F16",
 //                       "f32_linears": [names kept in F32 because K is not a multiple of the block]}
 //   model.safetensors  decoder linears as U8 `<linear>.qweight` [N, packed_row_bytes(TYPE, K)];
-//                      biases, norms F32; the embedding in F32 or BF16 (BF16 when the source is BF16);
+//                      biases, norms F32; the embedding in F32, or as stored when the source is BF16/F16;
 //                      lm_head as `lm_head.qweight` (q8_g32 by default: it is read once per decoded
 //                      token, so it is a large share of decode bandwidth) or `lm_head.weight` F32.
 //                      __metadata__ {"angelslim.packed_type": TYPE, "angelslim.lm_head": ...,

@@ -67,15 +67,16 @@ PackReport pack_model(const std::string& src, const std::string& out, const Pack
     }
   };
 
-  // Embedding: BF16 stays BF16 (copied bytes), anything else becomes F32.
+  // Embedding: BF16 and F16 stay as they are (copied bytes; one row is decoded per token), anything
+  // else becomes F32.
   const std::string emb = "model.embed_tokens.weight";
   std::string embed_dtype = "F32";
   {
     const TensorView& t = ck->get(emb);
     check(t.shape.size() == 2 && t.shape[0] == c.vocab && t.shape[1] == c.hidden, src + ": " + emb + " has the wrong shape");
-    if (t.dtype == DType::BF16) {
-      embed_dtype = "BF16";
-      w.add_lazy(emb, DType::BF16, t.shape, [ck, emb](uint8_t* dst, uint64_t n) {
+    if (t.dtype == DType::BF16 || t.dtype == DType::F16) {
+      embed_dtype = t.dtype == DType::BF16 ? "BF16" : "F16";
+      w.add_lazy(emb, t.dtype, t.shape, [ck, emb](uint8_t* dst, uint64_t n) {
         std::memcpy(dst, ck->get(emb).data, n);
         ck->release(emb);
       });
