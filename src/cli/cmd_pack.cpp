@@ -25,6 +25,7 @@ int run(const Opts& o) {
                    {"lm_head", o.p.lm_head},
                    {"packed_linears", r.packed_linears},
                    {"f32_linears", r.f32_linears},
+                   {"fallback_linears", r.fallback_linears},
                    {"source_bytes", r.source_bytes},
                    {"packed_bytes", r.packed_bytes},
                    {"seconds", r.seconds}};

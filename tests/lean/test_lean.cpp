@@ -284,3 +284,20 @@ TEST(LeanGguf, TernaryGgufRepackIsExact) {
     EXPECT_EQ(back, deq) << gguf::type_name(t);
   }
 }
+
+// A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
+// q8_g32 (listed per linear) and down_proj (K = 172, not a multiple of 32) stays F32; the runtime
+// runs the mix.
+TEST(Lean, LinearsThatDoNotFitTheBlockFallBackPerLinear) {
+  const std::string dir = packed_dir("tern2_pc", "q8_g32");
+  auto cfg = nlohmann::json::parse(read_file(dir + "/config.json"));
+  const auto& ap = cfg["angelslim_packed"];
+  EXPECT_EQ(ap["f32_linears"].size(), 5u);
+  ASSERT_EQ(ap["fallback_linears"].size(), 30u);
+  EXPECT_EQ(ap["fallback_linears"]["model.layers.0.self_attn.q_proj"], "q8_g32");
+  lean::LeanModel m(dir, 256);
+  EXPECT_LT(max_logit_diff(m), 0.5f);
+  auto ids = greedy(m, 20);
+  const auto& g = goldens().greedy;
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 20));
+}

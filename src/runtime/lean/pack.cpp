@@ -51,6 +51,12 @@ PackReport pack_model(const std::string& src, const std::string& out, const Pack
     const TensorView& v = ck->get(src_name);
     check(v.shape.size() == 2, src + ": " + src_name + " is not a matrix");
     const int64_t N = v.shape[0], K = v.shape[1];
+    // K not a multiple of the type's block: q8_g32 when K allows it (recorded per linear), else F32.
+    if (want_packed && K % packed::quant_type(t).block_size != 0 && t != packed::QuantType::Q8_G32 &&
+        K % packed::quant_type(packed::QuantType::Q8_G32).block_size == 0) {
+      t = packed::QuantType::Q8_G32;
+      rep.fallback_linears[base] = packed::quant_type(t).name;
+    }
     if (want_packed && K % packed::quant_type(t).block_size == 0) {
       const size_t rb = packed::packed_row_bytes(t, K);
       w.add_lazy(base + ".qweight", DType::U8, {N, int64_t(rb)}, [load_f32, src_name, N, K, t](uint8_t* dst, uint64_t) {
@@ -111,7 +117,8 @@ PackReport pack_model(const std::string& src, const std::string& out, const Pack
                             {"type", opt.type},
                             {"lm_head", lm_name},
                             {"embed_dtype", embed_dtype},
-                            {"f32_linears", rep.f32_linears}};
+                            {"f32_linears", rep.f32_linears},
+                            {"fallback_linears", rep.fallback_linears}};
   cj["tie_word_embeddings"] = false;  // lm_head is always written out
   write_file_atomic(out + "/config.json", cj.dump(2) + "\n");
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "tokenizer.bin",

@@ -1,4 +1,5 @@
 // Weights from a packed directory (`angelslim pack`; layout in lean.h).
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -44,6 +45,7 @@ namespace {
 struct PackedLoader {
   Weights& W;
   std::shared_ptr<SafetensorsFile> file;
+  std::map<std::string, packed::QuantType> fallback;  // per-linear type overrides
 
   const float* f32(const std::string& name, int64_t numel) {
     const TensorView& t = file->get(name);
@@ -56,6 +58,7 @@ struct PackedLoader {
   }
   void linear(Linear& L, const std::string& base, int64_t N, int64_t K, bool has_bias, packed::QuantType qt) {
     L.N = N, L.K = K;
+    if (auto it = fallback.find(base); it != fallback.end()) qt = it->second;
     if (file->contains(base + ".qweight")) {
       const TensorView& t = file->get(base + ".qweight");
       const size_t rb = packed::packed_row_bytes(qt, K);
@@ -104,7 +107,10 @@ Weights load_packed_dir(const std::string& dir) {
   packed::QuantType qt{}, lqt{};
   if (W.type != "f32") qt = packed::quant_type_from_name(W.type);
   if (W.lm_type != "f32") lqt = packed::quant_type_from_name(W.lm_type);
-  PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors")};
+  PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors"), {}};
+  if (ap.contains("fallback_linears"))
+    for (const auto& [name, t] : ap["fallback_linears"].items())
+      P.fallback[name] = packed::quant_type_from_name(t.get<std::string>());
   W.keep = P.file;
   for (const auto& n : P.file->names()) W.file_bytes += P.file->get(n).nbytes;
   const int64_t D = c.hidden, hd = c.head_dim;
