@@ -44,7 +44,14 @@ class IntGptq : public QuantAlgorithm {
       c.percdamp = o_.gptq.damp;
       c.block_size = o_.gptq.block_size;
       auto orig = l->w.clone();
-      auto r = quant::gptq_quantize(l->w, hs.at(input_group(L, l->name)).hessian(), c, l->name + ".weight");
+      const std::string group = input_group(L, l->name);
+      torch::Tensor H = hs.at(group).hessian();
+      // The group's accumulator is not needed after its last linear (q/k/v end at v, gate/up at up).
+      const bool last_of_group = l->name == L.v.name || l->name == L.up.name ||
+                                 (group == l->name && l->name != L.q.name && l->name != L.gate.name);
+      if (last_of_group) hs.erase(group);
+      auto r = quant::gptq_quantize(l->w, H, c, l->name + ".weight");
+      H = torch::Tensor();
       auto q = int_result(*l, r.q.codes, r.q.scales, r.q.zeros, r.q.g_idx, c.bits, c.group_size, c.symmetric, r.weight);
       q.note = note;
       job.diag[l->name]["gptq_loss"] = r.loss;

@@ -105,7 +105,10 @@ PtqRunResult run_ptq(Model& model, const QuantOptions& opt, const PtqRunOptions&
   uint64_t layer_bytes = 0;
   for (auto& nm : model.store().names())
     if (nm.rfind("model.layers.0.", 0) == 0) layer_bytes += model.store().nbytes(nm);
-  const bool spill = run.memory_budget > 0 && act_bytes + 4 * layer_bytes > run.memory_budget / 2;
+  // Spill when the caches plus a layer's working set take more than a quarter of the budget: the
+  // rest goes to libtorch itself (~165 MB resident) and the algorithm's temporaries (GPTQ: several
+  // K x K float64 matrices).
+  const bool spill = run.memory_budget > 0 && act_bytes + 4 * layer_bytes > run.memory_budget / 4;
   if (run.memory_budget > 0) limit_heap_retention();
   if (spill) log_info("calibration: activations (" + std::to_string(act_bytes >> 20) + " MiB) spill to disk to stay under the memory budget");
 
