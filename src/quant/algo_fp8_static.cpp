@@ -1,5 +1,7 @@
-// fp8_static: per-tensor E4M3 weights and a static per-tensor activation scale = calibration
-// absmax / 448 of each linear's input.
+// The static-FP8-activation algorithms: a per-tensor E4M3 activation scale = calibration absmax / 448
+// of each linear's input, with
+//   fp8_static  per-tensor E4M3 weights;
+//   w4a8_fp8    int4 symmetric group-128 weights (pack-quantized).
 #include <torch/torch.h>
 
 #include "quant/algorithms.h"
@@ -27,15 +29,19 @@ std::map<std::string, torch::Tensor> observe_input_absmax(LayerJob& job, bool pe
 
 namespace {
 
-class Fp8Static : public QuantAlgorithm {
+// Quantizes one linear's weight in place and returns the result to export.
+using WeightQuantizer = QuantizedLinear (*)(Linear& l);
+
+class StaticFp8Act : public QuantAlgorithm {
  public:
+  explicit StaticFp8Act(WeightQuantizer wq) : wq_(wq) {}
   bool needs_calibration() const override { return true; }
   void quantize_layer(LayerJob& job) override {
     auto amax = observe_input_absmax(job, false);
     for (Linear* l : job.layer.linears()) {
       if (job.ignored(l->name)) continue;
       auto orig = l->w.clone();
-      auto q = fp8_weight_result(*l, "tensor");
+      auto q = wq_(*l);
       q.act = ActScheme::Fp8StaticTensor;
       q.input_scale = ops_fp8_scale(amax.at(l->name));
       install_act_quant(*l, q.act, q.input_scale);
@@ -43,7 +49,11 @@ class Fp8Static : public QuantAlgorithm {
       job.add_result(l->name, orig, l->w, std::move(q));
     }
   }
+
+ private:
+  WeightQuantizer wq_;
 };
+
 
 }  // namespace
 
@@ -52,6 +62,11 @@ torch::Tensor ops_fp8_scale(const torch::Tensor& amax) {
   return torch::where(a > 0, a / 448.0f, torch::ones_like(a));
 }
 
-std::unique_ptr<QuantAlgorithm> make_fp8_static(const QuantOptions&) { return std::make_unique<Fp8Static>(); }
+std::unique_ptr<QuantAlgorithm> make_fp8_static(const QuantOptions&) {
+  return std::make_unique<StaticFp8Act>([](Linear& l) { return fp8_weight_result(l, "tensor"); });
+}
+std::unique_ptr<QuantAlgorithm> make_w4a8_fp8(const QuantOptions&) {
+  return std::make_unique<StaticFp8Act>([](Linear& l) { return rtn_linear(l, 4, 128, true); });
+}
 
 }  // namespace as

@@ -12,22 +12,20 @@
 #include "common/file.h"
 #include "io/compressed_tensors/ct_layout.h"
 #include "io/compressed_tensors/ct_pack.h"
+#include "io/compressed_tensors/ct_text.h"
 #include "io/safetensors.h"
 #include "io/tensor_convert.h"
 
 namespace as::ct {
 
+using detail::qt;
+using detail::shape_str;
+
 using nlohmann::json;
 
 namespace {
 
-std::string qt(const std::string& s) { return "\"" + s + "\""; }
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
 
 std::string dtypes_str(const std::vector<DType>& ds) {
   std::string o;

@@ -17,9 +17,13 @@
 #include "common/file.h"
 #include "io/compressed_tensors/ct_layout.h"
 #include "io/compressed_tensors/ct_pack.h"
+#include "io/compressed_tensors/ct_text.h"
 #include "kernels/half.h"
 
 namespace as::ct {
+
+using detail::qt;
+using detail::shape_str;
 
 static_assert(std::endian::native == std::endian::little, "safetensors payloads are little-endian");
 
@@ -28,7 +32,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string qt(const std::string& s) { return "\"" + s + "\""; }
 
 std::string infer_format(const ConfigGroup& g) {
   const QuantArgs& w = *g.weights;
