@@ -153,6 +153,41 @@ TEST(Lean, Q8MatchesGoldens) {
   EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 20));
 }
 
+// Logits of two models on the golden prompt: max |a - b| relative to max |a|.
+float rel_logit_diff(lean::LeanModel& a, lean::LeanModel& b) {
+  const auto& g = goldens();
+  const int64_t V = a.config().vocab, n = int64_t(g.ids.size());
+  a.reset();
+  b.reset();
+  const float* la = a.forward(g.ids.data(), n, true);
+  std::vector<float> ka(la, la + n * V);
+  const float* lb = b.forward(g.ids.data(), n, true);
+  float md = 0, mx = 0;
+  for (int64_t i = 0; i < n * V; ++i) md = std::max(md, std::fabs(ka[size_t(i)] - lb[i])), mx = std::max(mx, std::fabs(ka[size_t(i)]));
+  return md / mx;
+}
+
+// Opens the same model twice: int4 linears in the rows8 layout (the default) and in the row layout
+// (ANGELSLIM_ROWS8=0). Same int8 activations and integer dots: only fp32 summation order differs.
+template <class Open>
+void expect_rows8_equivalent(Open open, int64_t want_rows8) {
+  auto a = open();
+  ::setenv("ANGELSLIM_ROWS8", "0", 1);
+  auto b = open();
+  ::unsetenv("ANGELSLIM_ROWS8");
+  EXPECT_EQ(a->rows8_linears(), want_rows8);
+  EXPECT_EQ(b->rows8_linears(), 0);
+  EXPECT_LT(rel_logit_diff(*a, *b), 1e-5f);
+  EXPECT_EQ(greedy(*a, 20), greedy(*b, 20));
+}
+
+// q4_g32 packed: q/k/v/o (N = 64 or 32) and lm_head (N = 512) go to rows8; gate/up (N = 172, not a
+// multiple of 8) stay in the row layout; down_proj (K = 172) is F32.
+TEST(Lean, Q4Rows8MatchesTheRowLayout) {
+  const std::string dir = packed_dir("q4_g32", "q4_g32");
+  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 4 + 1);
+}
+
 TEST(Lean, PrefillEqualsTokenByToken) {
   lean::LeanModel m(packed_dir("q8_g32", "q8_g32"), 256);
   const auto& g = goldens();
@@ -251,6 +286,14 @@ TEST(LeanGguf, Q8_0IsUsedInPlaceAndMatchesGoldens) {
   // Without the adjacent-pair RoPE the same file computes something else.
   lean::LeanModel wrong(f, stories_config(), false, 256);
   EXPECT_GT(max_logit_diff(wrong), 0.5f);
+}
+
+// A Q4_0 GGUF: its Q4_0 linears move to rows8 at load (the tied output stays readable for the
+// embedding rows) and compute what the in-place row layout computes.
+TEST(LeanGguf, Q4_0Rows8MatchesTheRowLayout) {
+  auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::Q4_0, "q4_0"));
+  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(f, stories_config(), true, 256); },
+                          5 * 4 + 1);
 }
 
 TEST(LeanGguf, WrongTensorShapeNamesTheTensor) {

@@ -43,6 +43,7 @@ static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a) {
 namespace as::packed::test {
 bool emu512_available() { return true; }
 IsaKernels emu512_kernels(QuantType t) { return detail::emu512::kernels_for(t); }
+GemmFn emu512_rows8(QuantType t) { return detail::emu512::rows8_for(t); }
 }  // namespace as::packed::test
 
 #else
@@ -50,6 +51,7 @@ IsaKernels emu512_kernels(QuantType t) { return detail::emu512::kernels_for(t); 
 namespace as::packed::test {
 bool emu512_available() { return false; }
 IsaKernels emu512_kernels(QuantType) { return {}; }
+GemmFn emu512_rows8(QuantType) { return nullptr; }
 }  // namespace as::packed::test
 
 #endif

@@ -17,12 +17,14 @@
 
 namespace as::packed::detail {
 IsaKernels avx2_kernels(QuantType t) { return avx2::kernels_for(t); }
+GemmFn avx2_rows8(QuantType t) { return avx2::rows8_for(t); }
 }  // namespace as::packed::detail
 
 #else
 
 namespace as::packed::detail {
 IsaKernels avx2_kernels(QuantType t) { return scalar_kernels(t); }  // never selected off x86-64
+GemmFn avx2_rows8(QuantType) { return nullptr; }
 }  // namespace as::packed::detail
 
 #endif

@@ -93,6 +93,22 @@ void gemm(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float*
 void gemv(QuantType t, const uint8_t* packed, int64_t N, int64_t K, const float* x, float* y, Isa isa = Isa::Best);
 float dot(QuantType t, const uint8_t* row, const float* x, int64_t K, Isa isa = Isa::Best);
 
+// ---- 8-row interleaved layout ("rows8") of the int4 types, for decode ----
+// A permutation of the row layout's 4-byte words (same size): rows are taken in groups of 8 and stored
+// block by block; group-block (g, b) holds the 8 rows' fp16 scales (16 bytes), then for each
+// 32-weight sub-block s four 32-byte vectors U[i] whose bytes 4r..4r+3 carry row r's weights
+// k = 32s + 4i + t (low nibble) and k = 32s + 16 + 4i + t (high nibble), t = 0..3. One vector
+// load then serves 8 rows, so the GEMV keeps 8 output rows in the lanes of one register and
+// needs no horizontal sums. Supported: q4_g32, q4_g128 (N % 8 == 0). llama.cpp does the same at
+// load for Q4_0 (its Q4_0x8 repacking).
+bool rows8_supported(QuantType t);
+void to_rows8(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out);
+void from_rows8(QuantType t, const uint8_t* rows8, int64_t N, int64_t K, uint8_t* out);
+// Y[M, N] = X[M, K] . W^T with W in the rows8 layout (same results as gemm on the row layout up
+// to the order of fp32 additions; the scalar ISA converts back and runs the scalar reference).
+void gemm_rows8(QuantType t, const uint8_t* rows8, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
+                Isa isa = Isa::Best);
+
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
 Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)

@@ -98,6 +98,12 @@ const LeanConfig& LeanModel::config() const { return p_->W.c; }
 const std::string& LeanModel::packed_type() const { return p_->W.type; }
 const std::string& LeanModel::lm_head_type() const { return p_->W.lm_type; }
 const std::vector<std::string>& LeanModel::load_notes() const { return p_->W.notes; }
+int64_t LeanModel::rows8_linears() const {
+  int64_t n = p_->W.lm_head.rows8 ? 1 : 0;
+  for (const auto& L : p_->W.layers)
+    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) n += l->rows8 ? 1 : 0;
+  return n;
+}
 int64_t LeanModel::max_context() const { return p_->ctx; }
 int64_t LeanModel::position() const { return p_->pos; }
 void LeanModel::reset() { p_->pos = 0; }

@@ -24,10 +24,15 @@ struct Linear {
   const uint8_t* data = nullptr;  // packed rows, or fp32 [N, K]
   std::vector<float> owned;       // fp32 copy when the mapped tensor is unusable in place
   std::vector<uint8_t> owned_packed;  // packed rows converted at load (GGUF types the kernels lack)
+  bool rows8 = false;             // packed rows in the 8-row interleaved layout (packed.h)
   int64_t N = 0, K = 0;
   uint64_t bytes = 0;  // bytes one use of the linear reads
   const float* bias = nullptr;
   void apply(const float* X, int64_t M, float* Y) const;
+  // Moves a packed linear into the rows8 layout when its type has one and N % 8 == 0 (decode then
+  // reads 8 rows per vector; llama.cpp repacks Q4_0 the same way). Returns true when it did, so
+  // the caller can release the source pages.
+  bool use_rows8();
 };
 
 struct Layer {

@@ -1,7 +1,8 @@
 // Weights from a GGUF file (llama / qwen2 / qwen3; ours or llama.cpp's).
 //
 // Per linear, by ggml type:
-//   Q8_0, Q4_0          used in place: byte-identical to q8_g32 / q4_g32 (formats.h)
+//   Q8_0, Q4_0          byte-identical to q8_g32 / q4_g32 (formats.h): Q8_0 used in place, Q4_0
+//                       moved once into the rows8 layout (packed.h) when the row count allows
 //   F32                 used in place
 //   TQ2_0, TQ1_0        repacked once to tern2_g128 (exact: the values are {-d, 0, d} per block and
 //                       tern2's rule returns ternary rows exactly)
@@ -66,6 +67,9 @@ struct GgufLoader {
       in_place(packed::QuantType::Q8_G32);
     } else if (t.type == GGMLType::Q4_0) {
       in_place(packed::QuantType::Q4_G32);
+      // Decode reads the 8-row interleaved copy; the file's pages are dropped unless the tensor is
+      // also the token embedding (tied output), whose rows are still read from the file.
+      if (L.use_rows8() && name != "token_embd.weight") f.release(name);
     } else if (t.type == GGMLType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
       L.data = t.data, L.bytes = t.nbytes;
     } else if ((t.type == GGMLType::TQ2_0 || t.type == GGMLType::TQ1_0) && K % 128 == 0) {

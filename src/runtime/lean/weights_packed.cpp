@@ -1,4 +1,5 @@
 // Weights from a packed directory (`angelslim pack`; layout in lean.h).
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -32,8 +33,21 @@ void gemm_f32(const float* W, int64_t N, int64_t K, const float* X, int64_t M, f
   });
 }
 
+bool Linear::use_rows8() {
+  const char* env = std::getenv("ANGELSLIM_ROWS8");
+  const bool enabled = !(env && std::string(env) == "0");
+  if (!enabled || !is_packed || rows8 || !packed::rows8_supported(type) || N % 8 != 0) return false;
+  std::vector<uint8_t> r8(packed::packed_bytes(type, N, K));
+  packed::to_rows8(type, data, N, K, r8.data());
+  owned_packed = std::move(r8);
+  data = owned_packed.data();
+  rows8 = true;
+  return true;
+}
+
 void Linear::apply(const float* X, int64_t M, float* Y) const {
-  if (is_packed) packed::gemm(type, data, N, K, X, M, Y);
+  if (is_packed && rows8) packed::gemm_rows8(type, data, N, K, X, M, Y);
+  else if (is_packed) packed::gemm(type, data, N, K, X, M, Y);
   else gemm_f32(reinterpret_cast<const float*>(data), N, K, X, M, Y);
   if (bias)
     for (int64_t m = 0; m < M; ++m)
@@ -65,6 +79,7 @@ struct PackedLoader {
       check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N && uint64_t(t.shape[1]) == rb,
             W.source + ": " + base + ".qweight has the wrong dtype/shape for " + packed::quant_type(qt).name);
       L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
+      if (L.use_rows8()) file->release(base + ".qweight");
     } else {
       const TensorView& t = file->get(base + ".weight");
       check(t.numel() == N * K, W.source + ": " + base + ".weight has the wrong shape");
