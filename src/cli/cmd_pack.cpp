@@ -26,6 +26,7 @@ int run(const Opts& o) {
                    {"packed_linears", r.packed_linears},
                    {"f32_linears", r.f32_linears},
                    {"fallback_linears", r.fallback_linears},
+                   {"split_linears", r.split_linears.size()},
                    {"source_bytes", r.source_bytes},
                    {"packed_bytes", r.packed_bytes},
                    {"seconds", r.seconds}};

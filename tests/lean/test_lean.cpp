@@ -2,6 +2,7 @@
 // and compare against the float32 reference goldens.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "io/gguf/gguf.h"
 #include "io/llama2c.h"
 #include "runtime/lean/lean.h"
+#include "runtime/lean/weights.h"
 
 namespace fs = std::filesystem;
 using namespace as;
@@ -140,8 +142,9 @@ TEST(Lean, Q8MatchesGoldens) {
   EXPECT_TRUE(lean::is_packed_dir(dir));
   EXPECT_FALSE(lean::is_packed_dir(hf_dir()));
   auto cfg = nlohmann::json::parse(read_file(dir + "/config.json"));
-  // down_proj has K = 172, not a multiple of 32: kept in F32.
-  EXPECT_EQ(cfg["angelslim_packed"]["f32_linears"].size(), 5u);
+  // down_proj has K = 172, not a multiple of 32: split into 160 q8_g32 columns and a 12-column F32 tail.
+  EXPECT_EQ(cfg["angelslim_packed"]["f32_linears"].size(), 0u);
+  EXPECT_EQ(cfg["angelslim_packed"]["split_linears"]["model.layers.0.mlp.down_proj"]["k_main"], 160);
   lean::LeanModel m(dir, 256);
   const float d = max_logit_diff(m);
   std::printf("q8_g32 max |logit - golden| = %g\n", d);
@@ -181,11 +184,11 @@ void expect_rows8_equivalent(Open open, int64_t want_rows8) {
   EXPECT_EQ(greedy(*a, 20), greedy(*b, 20));
 }
 
-// q4_g32 packed: q/k/v/o (N = 64 or 32) and lm_head (N = 512) go to rows8; gate/up (N = 172, not a
-// multiple of 8) stay in the row layout; down_proj (K = 172) is F32.
+// q4_g32 packed: q/k/v/o (N = 64 or 32), down_proj's 160-column main part (N = 64) and lm_head
+// (N = 512) go to rows8; gate/up (N = 172, not a multiple of 8) stay in the row layout.
 TEST(Lean, Q4Rows8MatchesTheRowLayout) {
   const std::string dir = packed_dir("q4_g32", "q4_g32");
-  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 4 + 1);
+  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 5 + 1);
 }
 
 TEST(Lean, PrefillEqualsTokenByToken) {
@@ -195,10 +198,22 @@ TEST(Lean, PrefillEqualsTokenByToken) {
   const float* lg = m.forward(g.ids.data(), n, true);
   std::vector<float> batch(lg, lg + n * V);
   m.reset();
+  int64_t flipped = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* one = m.forward(&g.ids[size_t(i)], 1);
-    for (int64_t v = 0; v < V; ++v) ASSERT_NEAR(one[v], batch[size_t(i * V + v)], 2e-3f) << "pos " << i;
+    // Same integer arithmetic, different fp32 summation order (GEMM tiles vs GEMV). A last-bit
+    // difference can flip one int8 activation rounding in a later layer, which on this 64-wide
+    // model moves logits by up to ~0.2 (measured): most positions must agree to 2e-3, none by more
+    // than 0.3, and every argmax must be the same.
+    float md = 0;
+    for (int64_t v = 0; v < V; ++v) md = std::max(md, std::fabs(one[v] - batch[size_t(i * V + v)]));
+    EXPECT_LT(md, 0.3f) << "pos " << i;
+    flipped += md > 2e-3f;
+    EXPECT_EQ(std::max_element(one, one + V) - one,
+              std::max_element(&batch[size_t(i * V)], &batch[size_t(i * V + V)]) - &batch[size_t(i * V)])
+        << "pos " << i;
   }
+  EXPECT_LE(flipped, n / 4);
 }
 
 TEST(Lean, SeededSamplingIsReproducible) {
@@ -331,16 +346,82 @@ TEST(LeanGguf, TernaryGgufRepackIsExact) {
 // A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
 // q8_g32 (listed per linear) and down_proj (K = 172, not a multiple of 32) stays F32; the runtime
 // runs the mix.
+// down_proj (K = 172 > 128) is split: 128 columns ternary, the last 44 in F32 (44 is not a multiple
+// of 32). The split arithmetic is checked against dequantized weights in LeanSplit below; here the
+// directory's bookkeeping and a run of the whole mix. (Round-to-nearest ternary of a pretrained
+// float model is far from the float goldens, so they are not compared.)
 TEST(Lean, LinearsThatDoNotFitTheBlockFallBackPerLinear) {
   const std::string dir = packed_dir("tern2_pc", "q8_g32");
   auto cfg = nlohmann::json::parse(read_file(dir + "/config.json"));
   const auto& ap = cfg["angelslim_packed"];
-  EXPECT_EQ(ap["f32_linears"].size(), 5u);
+  EXPECT_EQ(ap["f32_linears"].size(), 0u);
   ASSERT_EQ(ap["fallback_linears"].size(), 30u);
   EXPECT_EQ(ap["fallback_linears"]["model.layers.0.self_attn.q_proj"], "q8_g32");
+  ASSERT_EQ(ap["split_linears"].size(), 5u);
+  EXPECT_EQ(ap["split_linears"]["model.layers.4.mlp.down_proj"]["k_main"], 128);
+  EXPECT_EQ(ap["split_linears"]["model.layers.4.mlp.down_proj"]["tail"], "f32");
   lean::LeanModel m(dir, 256);
-  EXPECT_LT(max_logit_diff(m), 0.5f);
-  auto ids = greedy(m, 20);
-  const auto& g = goldens().greedy;
-  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 20));
+  const float d = max_logit_diff(m);
+  EXPECT_TRUE(std::isfinite(d));
+  auto a = greedy(m, 20), b = greedy(m, 20);
+  EXPECT_EQ(a, b);
+  for (int32_t id : a) EXPECT_TRUE(id >= 0 && id < m.config().vocab);
+}
+
+// A split linear (first K0 columns packed, the rest a q8_g32 or fp32 tail) against the float
+// product of its dequantized parts, for decode (M = 1) and prefill (M = 9, the tiled GEMM) rows.
+namespace {
+void check_split(packed::QuantType main_t, int64_t K0, int64_t Kt, bool tail_q8) {
+  const int64_t N = 24, K = K0 + Kt;
+  std::vector<float> w(size_t(N * K));
+  uint64_t s = 5;
+  auto rnd = [&] { return float(int((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 41) % 2001 - 1000) / 1000.0f; };
+  for (auto& v : w) v = rnd();
+  std::vector<float> wm(size_t(N * K0)), wt(size_t(N * Kt));
+  for (int64_t n = 0; n < N; ++n) {
+    std::copy_n(&w[size_t(n * K)], K0, &wm[size_t(n * K0)]);
+    std::copy_n(&w[size_t(n * K + K0)], Kt, &wt[size_t(n * Kt)]);
+  }
+  lean::detail::Linear L;
+  L.N = N, L.K = K, L.k_main = K0, L.is_packed = true, L.type = main_t;
+  L.owned_packed.resize(packed::packed_bytes(main_t, N, K0));
+  packed::quantize_rows(main_t, wm.data(), N, K0, L.owned_packed.data());
+  L.data = L.owned_packed.data();
+  std::vector<float> deq(size_t(N * K0));
+  packed::dequantize_rows(main_t, L.data, N, K0, deq.data());
+  L.tail = std::make_shared<lean::detail::Linear>();
+  auto& T = *L.tail;
+  T.N = N, T.K = Kt;
+  std::vector<float> deqt = wt;
+  if (tail_q8) {
+    T.is_packed = true, T.type = packed::QuantType::Q8_G32;
+    T.owned_packed.resize(packed::packed_bytes(T.type, N, Kt));
+    packed::quantize_rows(T.type, wt.data(), N, Kt, T.owned_packed.data());
+    T.data = T.owned_packed.data();
+    packed::dequantize_rows(T.type, T.data, N, Kt, deqt.data());
+  } else {
+    T.owned = wt;
+    T.data = reinterpret_cast<const uint8_t*>(T.owned.data());
+  }
+  for (int64_t M : {1, 9}) {
+    std::vector<float> X(size_t(M * K)), Y(size_t(M * N));
+    for (auto& v : X) v = rnd();
+    L.apply(X.data(), M, Y.data());
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double ref = 0, mag = 0;
+        for (int64_t k = 0; k < K0; ++k) ref += double(deq[size_t(n * K0 + k)]) * X[size_t(m * K + k)];
+        for (int64_t k = 0; k < Kt; ++k) ref += double(deqt[size_t(n * Kt + k)]) * X[size_t(m * K + K0 + k)];
+        for (int64_t k = 0; k < K; ++k) mag += std::fabs(double(X[size_t(m * K + k)]));
+        // int8 activations: at most half a step (max|x| / 254) per weight of magnitude <= 1.
+        EXPECT_NEAR(Y[size_t(m * N + n)], ref, mag / 254.0 + 1e-4) << "M=" << M << " m=" << m << " n=" << n;
+      }
+  }
+}
+}  // namespace
+
+TEST(LeanSplit, SplitLinearEqualsItsParts) {
+  check_split(packed::QuantType::TERN2_PC, 256, 64, true);
+  check_split(packed::QuantType::Q8_G32, 160, 12, false);
+  check_split(packed::QuantType::Q4_G32, 64, 44, false);
 }

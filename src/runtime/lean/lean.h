@@ -4,7 +4,8 @@
 //   config.json        the source HF config plus an "angelslim_packed" section:
 //                      {"version": 1, "type": TYPE, "lm_head": TYPE|"f32", "embed_dtype": "F32"|"BF16"|"F16",
 //                       "f32_linears": [names kept in F32 because K is not a multiple of the block],
-//                       "fallback_linears": {name: "q8_g32"} (K not a multiple of TYPE's block but of 32)}
+//                       "fallback_linears": {name: "q8_g32"} (K below TYPE's block but a multiple of 32),
+//                       "split_linears": {name: {"k_main": K0, "tail": "q8_g32"|"f32"}}}
 //   model.safetensors  decoder linears as U8 `<linear>.qweight` [N, packed_row_bytes(TYPE, K)];
 //                      biases, norms F32; the embedding in F32, or as stored when the source is BF16/F16;
 //                      lm_head as `lm_head.qweight` (q8_g32 by default: it is read once per decoded
@@ -13,8 +14,11 @@
 //                      "angelslim.format_version": "1"}.
 //   tokenizer files    copied from the source directory.
 // TYPE "f32" is an unpacked passthrough: every linear stays F32 `<linear>.weight` (a reference for
-// the runtime itself). Linears whose K is not a multiple of TYPE's block size are packed as q8_g32
-// when K is a multiple of 32 (listed in fallback_linears), else kept in F32.
+// the runtime itself). Linears whose K is not a multiple of TYPE's block size B are split when
+// K > B: the first K0 = floor(K / B) * B columns in TYPE (`<linear>.qweight`), the last K - K0 in
+// q8_g32 (`<linear>.qweight_tail`) when that count is a multiple of 32, else F32
+// (`<linear>.weight_tail`); per-channel scales then cover the first K0 columns. Linears with K < B
+// are packed as q8_g32 when K is a multiple of 32 (fallback_linears), else kept in F32.
 //
 // Runtime: weights are used in place from the mmap (zero copy) except F32 tensors that are not
 // 4-byte aligned, and BF16 linears, which are converted once. KV cache in fp16 (or fp32), preallocated
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -70,6 +75,7 @@ struct PackReport {
   int64_t packed_linears = 0;
   std::vector<std::string> f32_linears;
   std::map<std::string, std::string> fallback_linears;  // linear -> the type used instead (q8_g32)
+  std::map<std::string, std::pair<int64_t, std::string>> split_linears;  // linear -> (K0, tail type)
   double seconds = 0;
 };
 PackReport pack_model(const std::string& src_dir, const std::string& out_dir, const PackOptions& opt);

@@ -1,5 +1,6 @@
 // angelslim pack: HF safetensors directory -> packed directory (see lean.h for the layout).
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -47,30 +48,57 @@ PackReport pack_model(const std::string& src, const std::string& out, const Pack
       load_f32(name, reinterpret_cast<float*>(dst));
     });
   };
+  // Float rows of columns [c0, c0 + nc) of a linear (the whole row when nc == K).
+  auto load_cols = [load_f32](const std::string& name, int64_t N, int64_t K, int64_t c0, int64_t nc) {
+    std::vector<float> f(size_t(N * K));
+    load_f32(name, f.data());
+    if (nc == K) return f;
+    std::vector<float> out(size_t(N * nc));
+    for (int64_t n = 0; n < N; ++n) std::memcpy(&out[size_t(n * nc)], &f[size_t(n * K + c0)], size_t(nc) * 4);
+    return out;
+  };
+  // Columns [c0, c0 + nc) as `name` of type t (packed) or F32.
+  auto write_part = [&](const std::string& name, const std::string& src_name, int64_t N, int64_t K, int64_t c0,
+                        int64_t nc, bool packed, packed::QuantType t) {
+    if (packed) {
+      w.add_lazy(name, DType::U8, {N, int64_t(packed::packed_row_bytes(t, nc))},
+                 [load_cols, src_name, N, K, c0, nc, t](uint8_t* dst, uint64_t) {
+                   const auto f = load_cols(src_name, N, K, c0, nc);
+                   packed::quantize_rows(t, f.data(), N, nc, dst);
+                 });
+    } else {
+      w.add_lazy(name, DType::F32, {N, nc}, [load_cols, src_name, N, K, c0, nc](uint8_t* dst, uint64_t n) {
+        const auto f = load_cols(src_name, N, K, c0, nc);
+        std::memcpy(dst, f.data(), n);
+      });
+    }
+  };
+  const packed::QuantType q8 = packed::QuantType::Q8_G32;
   auto add_linear = [&](const std::string& base, const std::string& src_name, bool want_packed, packed::QuantType t) {
     const TensorView& v = ck->get(src_name);
     check(v.shape.size() == 2, src + ": " + src_name + " is not a matrix");
     const int64_t N = v.shape[0], K = v.shape[1];
-    // K not a multiple of the type's block: q8_g32 when K allows it (recorded per linear), else F32.
-    if (want_packed && K % packed::quant_type(t).block_size != 0 && t != packed::QuantType::Q8_G32 &&
-        K % packed::quant_type(packed::QuantType::Q8_G32).block_size == 0) {
-      t = packed::QuantType::Q8_G32;
+    const int64_t B = want_packed ? packed::quant_type(t).block_size : 1;
+    if (want_packed && K % B != 0 && K >= B) {
+      // Split: the first K0 columns in TYPE, the remaining Kt (< B) in q8_g32 when Kt allows it,
+      // else F32. The runtime adds the two products.
+      const int64_t K0 = K / B * B, Kt = K - K0;
+      const bool tail_q8 = Kt % packed::quant_type(q8).block_size == 0;
+      write_part(base + ".qweight", src_name, N, K, 0, K0, true, t);
+      write_part(base + (tail_q8 ? ".qweight_tail" : ".weight_tail"), src_name, N, K, K0, Kt, tail_q8, q8);
+      rep.split_linears[base] = {K0, tail_q8 ? packed::quant_type(q8).name : "f32"};
+      ++rep.packed_linears;
+      return;
+    }
+    // K below one block: q8_g32 when K allows it (recorded per linear), else F32.
+    if (want_packed && K % B != 0 && t != q8 && K % packed::quant_type(q8).block_size == 0) {
+      t = q8;
       rep.fallback_linears[base] = packed::quant_type(t).name;
     }
-    if (want_packed && K % packed::quant_type(t).block_size == 0) {
-      const size_t rb = packed::packed_row_bytes(t, K);
-      w.add_lazy(base + ".qweight", DType::U8, {N, int64_t(rb)}, [load_f32, src_name, N, K, t](uint8_t* dst, uint64_t) {
-        std::vector<float> f(size_t(N * K));
-        load_f32(src_name, f.data());
-        packed::quantize_rows(t, f.data(), N, K, dst);
-      });
-      ++rep.packed_linears;
-    } else {
-      if (want_packed) rep.f32_linears.push_back(base);
-      w.add_lazy(base + ".weight", DType::F32, {N, K}, [load_f32, src_name](uint8_t* dst, uint64_t) {
-        load_f32(src_name, reinterpret_cast<float*>(dst));
-      });
-    }
+    const bool pk = want_packed && K % packed::quant_type(t).block_size == 0;
+    if (pk) ++rep.packed_linears;
+    else if (want_packed) rep.f32_linears.push_back(base);
+    write_part(base + (pk ? ".qweight" : ".weight"), src_name, N, K, 0, K, pk, t);
   };
 
   // Embedding: BF16 and F16 stay as they are (copied bytes; one row is decoded per token), anything
@@ -118,7 +146,10 @@ PackReport pack_model(const std::string& src, const std::string& out, const Pack
                             {"lm_head", lm_name},
                             {"embed_dtype", embed_dtype},
                             {"f32_linears", rep.f32_linears},
-                            {"fallback_linears", rep.fallback_linears}};
+                            {"fallback_linears", rep.fallback_linears},
+                            {"split_linears", nlohmann::json::object()}};
+  for (const auto& [name, sp] : rep.split_linears)
+    cj["angelslim_packed"]["split_linears"][name] = {{"k_main", sp.first}, {"tail", sp.second}};
   cj["tie_word_embeddings"] = false;  // lm_head is always written out
   write_file_atomic(out + "/config.json", cj.dump(2) + "\n");
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "tokenizer.bin",

@@ -26,8 +26,11 @@ struct Linear {
   std::vector<uint8_t> owned_packed;  // packed rows converted at load (GGUF types the kernels lack)
   bool rows8 = false;             // packed rows in the 8-row interleaved layout (packed.h)
   int64_t N = 0, K = 0;
-  uint64_t bytes = 0;  // bytes one use of the linear reads
+  int64_t k_main = 0;             // split linear: columns in `data` (the rest is `tail`); 0 = K
+  std::shared_ptr<Linear> tail;   // split linear: the last K - k_main columns (q8_g32 or fp32)
+  uint64_t bytes = 0;  // bytes one use of the linear reads (tail included)
   const float* bias = nullptr;
+  int64_t kmain() const { return k_main ? k_main : K; }
   void apply(const float* X, int64_t M, float* Y) const;
   // Moves a packed linear into the rows8 layout when its type has one and N % 8 == 0 (decode then
   // reads 8 rows per vector; llama.cpp repacks Q4_0 the same way). Returns true when it did, so

@@ -1,5 +1,6 @@
 // Weights from a packed directory (`angelslim pack`; layout in lean.h).
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -37,18 +38,43 @@ bool Linear::use_rows8() {
   const char* env = std::getenv("ANGELSLIM_ROWS8");
   const bool enabled = !(env && std::string(env) == "0");
   if (!enabled || !is_packed || rows8 || !packed::rows8_supported(type) || N % 8 != 0) return false;
-  std::vector<uint8_t> r8(packed::packed_bytes(type, N, K));
-  packed::to_rows8(type, data, N, K, r8.data());
+  std::vector<uint8_t> r8(packed::packed_bytes(type, N, kmain()));
+  packed::to_rows8(type, data, N, kmain(), r8.data());
   owned_packed = std::move(r8);
   data = owned_packed.data();
   rows8 = true;
   return true;
 }
 
+namespace {
+// Y = X[:, :Kd] . W^T for the main part of L (X rows of length Kd).
+void apply_main(const Linear& L, const float* X, int64_t M, int64_t Kd, float* Y) {
+  if (L.is_packed && L.rows8) packed::gemm_rows8(L.type, L.data, L.N, Kd, X, M, Y);
+  else if (L.is_packed) packed::gemm(L.type, L.data, L.N, Kd, X, M, Y);
+  else gemm_f32(reinterpret_cast<const float*>(L.data), L.N, Kd, X, M, Y);
+}
+thread_local std::vector<float> tl_xmain, tl_xtail, tl_ytail;
+}  // namespace
+
 void Linear::apply(const float* X, int64_t M, float* Y) const {
-  if (is_packed && rows8) packed::gemm_rows8(type, data, N, K, X, M, Y);
-  else if (is_packed) packed::gemm(type, data, N, K, X, M, Y);
-  else gemm_f32(reinterpret_cast<const float*>(data), N, K, X, M, Y);
+  if (!tail) {
+    apply_main(*this, X, M, K, Y);
+  } else {
+    // Split linear: both parts read their columns of X (copied out when rows are longer).
+    const int64_t K0 = k_main, Kt = K - K0;
+    const float* Xm = X;
+    if (M > 1) {
+      float* xm = packed::detail::scratch(tl_xmain, size_t(M * K0));
+      for (int64_t m = 0; m < M; ++m) std::memcpy(xm + m * K0, X + m * K, size_t(K0) * sizeof(float));
+      Xm = xm;
+    }
+    apply_main(*this, Xm, M, K0, Y);
+    float* xt = packed::detail::scratch(tl_xtail, size_t(M * Kt));
+    for (int64_t m = 0; m < M; ++m) std::memcpy(xt + m * Kt, X + m * K + K0, size_t(Kt) * sizeof(float));
+    float* yt = packed::detail::scratch(tl_ytail, size_t(M * N));
+    tail->apply(xt, M, yt);
+    for (int64_t i = 0; i < M * N; ++i) Y[i] += yt[i];
+  }
   if (bias)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) Y[m * N + n] += bias[n];
@@ -60,6 +86,7 @@ struct PackedLoader {
   Weights& W;
   std::shared_ptr<SafetensorsFile> file;
   std::map<std::string, packed::QuantType> fallback;  // per-linear type overrides
+  std::map<std::string, std::pair<int64_t, std::string>> split;  // linear -> (K0, tail type)
 
   const float* f32(const std::string& name, int64_t numel) {
     const TensorView& t = file->get(name);
@@ -73,14 +100,26 @@ struct PackedLoader {
   void linear(Linear& L, const std::string& base, int64_t N, int64_t K, bool has_bias, packed::QuantType qt) {
     L.N = N, L.K = K;
     if (auto it = fallback.find(base); it != fallback.end()) qt = it->second;
+    if (auto it = split.find(base); it != split.end()) {
+      const auto [K0, tail_type] = it->second;
+      check(K0 > 0 && K0 < K, W.source + ": " + base + ": split k_main " + std::to_string(K0) + " outside (0, " +
+                                  std::to_string(K) + ")");
+      L.k_main = K0;
+      L.tail = std::make_shared<Linear>();
+      const bool q8 = tail_type != "f32";
+      if (q8) check(tail_type == "q8_g32", W.source + ": " + base + ": unknown tail type '" + tail_type + "'");
+      tail(*L.tail, base, N, K - K0, q8);
+    }
+    const int64_t Km = L.kmain();
     if (file->contains(base + ".qweight")) {
       const TensorView& t = file->get(base + ".qweight");
-      const size_t rb = packed::packed_row_bytes(qt, K);
+      const size_t rb = packed::packed_row_bytes(qt, Km);
       check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N && uint64_t(t.shape[1]) == rb,
             W.source + ": " + base + ".qweight has the wrong dtype/shape for " + packed::quant_type(qt).name);
       L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
       if (L.use_rows8()) file->release(base + ".qweight");
     } else {
+      check(!L.tail, W.source + ": split linear " + base + " has no " + base + ".qweight");
       const TensorView& t = file->get(base + ".weight");
       check(t.numel() == N * K, W.source + ": " + base + ".weight has the wrong shape");
       if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
@@ -91,7 +130,26 @@ struct PackedLoader {
       }
       L.bytes = uint64_t(N * K) * 4;
     }
+    if (L.tail) L.bytes += L.tail->bytes;
     if (has_bias || file->contains(base + ".bias")) L.bias = f32(base + ".bias", N);
+  }
+  // The last Kt columns of a split linear: `<base>.qweight_tail` (q8_g32) or `<base>.weight_tail`.
+  void tail(Linear& T, const std::string& base, int64_t N, int64_t Kt, bool q8) {
+    T.N = N, T.K = Kt;
+    const std::string name = base + (q8 ? ".qweight_tail" : ".weight_tail");
+    const TensorView& t = file->get(name);
+    if (q8) {
+      const packed::QuantType qt = packed::QuantType::Q8_G32;
+      check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N &&
+                uint64_t(t.shape[1]) == packed::packed_row_bytes(qt, Kt),
+            W.source + ": " + name + " has the wrong dtype/shape for q8_g32");
+      T.is_packed = true, T.type = qt, T.data = t.data, T.bytes = t.nbytes;
+    } else {
+      check(t.numel() == N * Kt, W.source + ": " + name + " has the wrong shape");
+      T.owned = to_float(t);
+      T.data = reinterpret_cast<const uint8_t*>(T.owned.data());
+      T.bytes = uint64_t(N * Kt) * 4;
+    }
   }
 };
 
@@ -122,10 +180,13 @@ Weights load_packed_dir(const std::string& dir) {
   packed::QuantType qt{}, lqt{};
   if (W.type != "f32") qt = packed::quant_type_from_name(W.type);
   if (W.lm_type != "f32") lqt = packed::quant_type_from_name(W.lm_type);
-  PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors"), {}};
+  PackedLoader P{W, std::make_shared<SafetensorsFile>(dir + "/model.safetensors"), {}, {}};
   if (ap.contains("fallback_linears"))
     for (const auto& [name, t] : ap["fallback_linears"].items())
       P.fallback[name] = packed::quant_type_from_name(t.get<std::string>());
+  if (ap.contains("split_linears"))
+    for (const auto& [name, sp] : ap["split_linears"].items())
+      P.split[name] = {sp.at("k_main").get<int64_t>(), sp.at("tail").get<std::string>()};
   W.keep = P.file;
   for (const auto& n : P.file->names()) W.file_bytes += P.file->get(n).nbytes;
   const int64_t D = c.hidden, hd = c.head_dim;
