@@ -92,7 +92,23 @@ AT_FN __m256 exp_neg(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-__attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
+// out[c0 .. c0 + 8 NV) = sum_j p_j V[j][c0 ..]: the output chunk stays in NV registers over all keys
+// (each V row is read once per chunk; no load/store of the output per key).
+template <KvType KT, int NV>
+__attribute__((target("avx2,fma,f16c"))) void pv_chunk(const AttnArgs& a, const float* p, int64_t c0, float inv) {
+  __m256 acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < a.T; ++j) {
+    const __m256 pj = _mm256_set1_ps(p[j]);
+    const int64_t base = j * a.stride + c0;
+    for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(pj, ld(KT, a.V, base + 8 * v), acc[v]);
+  }
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (int v = 0; v < NV; ++v) _mm256_storeu_ps(a.out + c0 + 8 * v, _mm256_mul_ps(acc[v], vinv));
+}
+
+template <KvType KT>
+__attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttnArgs& a) {
   const int64_t T = a.T, hd = a.hd, st = a.stride, hv = hd & ~int64_t(7);
   float* s = a.scratch;
   // scores, four keys at a time
@@ -101,10 +117,10 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t i = 0; i < hv; i += 8) {
       const __m256 q = _mm256_loadu_ps(a.q + i);
-      c0 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 0) * st + i), c0);
-      c1 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 1) * st + i), c1);
-      c2 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 2) * st + i), c2);
-      c3 = _mm256_fmadd_ps(q, ld(a.kv, a.K, (j + 3) * st + i), c3);
+      c0 = _mm256_fmadd_ps(q, ld(KT, a.K, (j + 0) * st + i), c0);
+      c1 = _mm256_fmadd_ps(q, ld(KT, a.K, (j + 1) * st + i), c1);
+      c2 = _mm256_fmadd_ps(q, ld(KT, a.K, (j + 2) * st + i), c2);
+      c3 = _mm256_fmadd_ps(q, ld(KT, a.K, (j + 3) * st + i), c3);
     }
     // transpose-add the four accumulators into one vector of four sums
     const __m256 t01 = _mm256_hadd_ps(c0, c1), t23 = _mm256_hadd_ps(c2, c3);
@@ -114,15 +130,15 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
     _mm_storeu_ps(tmp, r);
     for (int u = 0; u < 4; ++u) {
       float d = tmp[u];
-      for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(a.kv, a.K, (j + u) * st + i);
+      for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(KT, a.K, (j + u) * st + i);
       s[j + u] = d * a.scale;
     }
   }
   for (; j < T; ++j) {
     __m256 c = _mm256_setzero_ps();
-    for (int64_t i = 0; i < hv; i += 8) c = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + i), ld(a.kv, a.K, j * st + i), c);
+    for (int64_t i = 0; i < hv; i += 8) c = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + i), ld(KT, a.K, j * st + i), c);
     float d = hsum(c);
-    for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(a.kv, a.K, j * st + i);
+    for (int64_t i = hv; i < hd; ++i) d += a.q[i] * load_kv(KT, a.K, j * st + i);
     s[j] = d * a.scale;
   }
   // softmax numerator and sum
@@ -146,25 +162,29 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
   float sum = hsum(vs);
   for (j = tv; j < T; ++j) sum += (s[j] = std::exp(s[j] - mx));
   const float inv = 1.0f / sum;
-  // out = sum_j p_j V[j], two keys per pass over the output row
-  float* o = a.out;
-  std::fill(o, o + hd, 0.0f);
-  for (j = 0; j + 2 <= T; j += 2) {
-    const __m256 p0 = _mm256_set1_ps(s[j]), p1 = _mm256_set1_ps(s[j + 1]);
-    for (int64_t i = 0; i < hv; i += 8) {
-      __m256 acc = _mm256_loadu_ps(o + i);
-      acc = _mm256_fmadd_ps(p0, ld(a.kv, a.V, j * st + i), acc);
-      acc = _mm256_fmadd_ps(p1, ld(a.kv, a.V, (j + 1) * st + i), acc);
-      _mm256_storeu_ps(o + i, acc);
+  // out = sum_j p_j V[j] / sum, in register-resident chunks of up to 64 dims
+  for (int64_t c0 = 0; c0 < hv; c0 += 64) {
+    switch (std::min<int64_t>(8, (hv - c0) / 8)) {
+      case 1: pv_chunk<KT, 1>(a, s, c0, inv); break;
+      case 2: pv_chunk<KT, 2>(a, s, c0, inv); break;
+      case 3: pv_chunk<KT, 3>(a, s, c0, inv); break;
+      case 4: pv_chunk<KT, 4>(a, s, c0, inv); break;
+      case 5: pv_chunk<KT, 5>(a, s, c0, inv); break;
+      case 6: pv_chunk<KT, 6>(a, s, c0, inv); break;
+      case 7: pv_chunk<KT, 7>(a, s, c0, inv); break;
+      default: pv_chunk<KT, 8>(a, s, c0, inv); break;
     }
-    for (int64_t i = hv; i < hd; ++i)
-      o[i] += s[j] * load_kv(a.kv, a.V, j * st + i) + s[j + 1] * load_kv(a.kv, a.V, (j + 1) * st + i);
   }
-  for (; j < T; ++j)
-    for (int64_t i = 0; i < hd; ++i) o[i] += s[j] * load_kv(a.kv, a.V, j * st + i);
-  const __m256 vinv = _mm256_set1_ps(inv);
-  for (int64_t i = 0; i < hv; i += 8) _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_loadu_ps(o + i), vinv));
-  for (int64_t i = hv; i < hd; ++i) o[i] *= inv;
+  for (int64_t i = hv; i < hd; ++i) {
+    float o = 0.0f;
+    for (int64_t j = 0; j < T; ++j) o += s[j] * load_kv(KT, a.V, j * st + i);
+    a.out[i] = o * inv;
+  }
+}
+
+__attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
+  if (a.kv == KvType::F32) attend_avx2_t<KvType::F32>(a);
+  else attend_avx2_t<KvType::F16>(a);
 }
 
 bool has_avx2() {
