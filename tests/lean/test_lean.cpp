@@ -191,6 +191,20 @@ TEST(Lean, Q4Rows8MatchesTheRowLayout) {
   expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 5 + 1);
 }
 
+// q/k/v and gate/up fused into one matrix per group (the default) compute what the separate
+// linears compute: every output row is the same row dot product, only the task split differs.
+TEST(Lean, FusedLinearsMatchSeparateOnes) {
+  for (const char* type : {"q8_g32", "q4_g32"}) {
+    const std::string dir = packed_dir(type, "q8_g32");
+    lean::LeanModel fused(dir, 256);
+    ::setenv("ANGELSLIM_FUSE", "0", 1);
+    lean::LeanModel separate(dir, 256);
+    ::unsetenv("ANGELSLIM_FUSE");
+    EXPECT_LT(rel_logit_diff(fused, separate), 1e-6f) << type;
+    EXPECT_EQ(greedy(fused, 20), greedy(separate, 20)) << type;
+  }
+}
+
 TEST(Lean, PrefillEqualsTokenByToken) {
   lean::LeanModel m(packed_dir("q8_g32", "q8_g32"), 256);
   const auto& g = goldens();

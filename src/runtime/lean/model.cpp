@@ -35,7 +35,7 @@ struct LeanModel::Impl {
   std::vector<uint8_t> kcache, vcache;  // [L][ctx][kv_dim] elements of type kv
   std::vector<float> inv_freq;          // [head_dim / 2]
   // activations, [kChunk][...]
-  std::vector<float> x, h, q, k, v, att, g, u, logits, scratch;
+  std::vector<float> x, h, q, k, v, att, g, u, qkv, logits, scratch;  // u: [B][2F] when gate/up are fused
   int64_t scratch_tasks = 0;
 
   void init(int64_t max_context, kernels::KvType kv_type);
@@ -75,7 +75,8 @@ void LeanModel::Impl::init(int64_t max_context, kernels::KvType kv_type) {
   v.resize(size_t(B * KVD));
   att.resize(size_t(B * QD));
   g.resize(size_t(B * F));
-  u.resize(size_t(B * F));
+  u.resize(size_t(B * 2 * F));
+  qkv.resize(size_t(B * (QD + 2 * KVD)));
   scratch_tasks = 64;
   scratch.resize(size_t(scratch_tasks * ctx));
 }
@@ -144,9 +145,20 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
     for (size_t l = 0; l < W.layers.size(); ++l) {
       const Layer& L = W.layers[l];
       for (int64_t m = 0; m < M; ++m) rmsnorm(P.x.data() + m * D, L.attn_norm, D, eps, P.h.data() + m * D);
-      L.q.apply(P.h.data(), M, P.q.data());
-      L.k.apply(P.h.data(), M, P.k.data());
-      L.v.apply(P.h.data(), M, P.v.data());
+      if (L.qkv.N) {
+        const int64_t NQ = QD + 2 * KVD;
+        L.qkv.apply(P.h.data(), M, P.qkv.data());
+        for (int64_t m = 0; m < M; ++m) {
+          const float* y = P.qkv.data() + m * NQ;
+          std::memcpy(P.q.data() + m * QD, y, size_t(QD) * sizeof(float));
+          std::memcpy(P.k.data() + m * KVD, y + QD, size_t(KVD) * sizeof(float));
+          std::memcpy(P.v.data() + m * KVD, y + QD + KVD, size_t(KVD) * sizeof(float));
+        }
+      } else {
+        L.q.apply(P.h.data(), M, P.q.data());
+        L.k.apply(P.h.data(), M, P.k.data());
+        L.v.apply(P.h.data(), M, P.v.data());
+      }
       const int64_t eb = kernels::kv_type_bytes(P.kv);
       uint8_t* kc = P.kcache.data() + (int64_t(l) * P.ctx) * KVD * eb;
       uint8_t* vc = P.vcache.data() + (int64_t(l) * P.ctx) * KVD * eb;
@@ -191,15 +203,24 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
       L.o.apply(P.att.data(), M, P.h.data());
       for (int64_t i = 0; i < M * D; ++i) P.x[size_t(i)] += P.h[size_t(i)];
       for (int64_t m = 0; m < M; ++m) rmsnorm(P.x.data() + m * D, L.ffn_norm, D, eps, P.h.data() + m * D);
-      L.gate.apply(P.h.data(), M, P.g.data());
-      L.up.apply(P.h.data(), M, P.u.data());
-      // SwiGLU in place: g = silu(g) * u.
-      parallel_for((M * F + 4095) / 4096, [&](int64_t t) {
-        const int64_t e = std::min(M * F, (t + 1) * 4096);
-        for (int64_t i = t * 4096; i < e; ++i) {
-          const float a = P.g[size_t(i)];
-          P.g[size_t(i)] = a / (1.0f + std::exp(-a)) * P.u[size_t(i)];
-        }
+      // gate and up into [M][F] each, or fused into u as [M][2F] (gate | up per row).
+      const bool fused = L.gate_up.N != 0;
+      if (fused) {
+        L.gate_up.apply(P.h.data(), M, P.u.data());
+      } else {
+        L.gate.apply(P.h.data(), M, P.g.data());
+        L.up.apply(P.h.data(), M, P.u.data());
+      }
+      const float* gs = fused ? P.u.data() : P.g.data();
+      const float* us = fused ? P.u.data() + F : P.u.data();
+      const int64_t rs = fused ? 2 * F : F, nc = (F + 4095) / 4096;
+      // SwiGLU into g: g = silu(gate) * up.
+      parallel_for(M * nc, [&](int64_t t) {
+        const int64_t m = t / nc, j0 = (t % nc) * 4096, j1 = std::min(F, j0 + 4096);
+        const float* gr = gs + m * rs;
+        const float* ur = us + m * rs;
+        float* out = P.g.data() + m * F;
+        for (int64_t j = j0; j < j1; ++j) out[j] = gr[j] / (1.0f + std::exp(-gr[j])) * ur[j];
       });
       L.down.apply(P.g.data(), M, P.h.data());
       for (int64_t i = 0; i < M * D; ++i) P.x[size_t(i)] += P.h[size_t(i)];

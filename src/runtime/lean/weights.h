@@ -29,6 +29,7 @@ struct Linear {
   int64_t k_main = 0;             // split linear: columns in `data` (the rest is `tail`); 0 = K
   std::shared_ptr<Linear> tail;   // split linear: the last K - k_main columns (q8_g32 or fp32)
   uint64_t bytes = 0;  // bytes one use of the linear reads (tail included)
+  std::function<void()> release;  // drops the file pages `data` points into (set when it is mapped)
   const float* bias = nullptr;
   int64_t kmain() const { return k_main ? k_main : K; }
   void apply(const float* X, int64_t M, float* Y) const;
@@ -41,6 +42,9 @@ struct Linear {
 struct Layer {
   const float *attn_norm = nullptr, *ffn_norm = nullptr, *q_norm = nullptr, *k_norm = nullptr;
   Linear q, k, v, o, gate, up, down;
+  // q|k|v and gate|up concatenated along N (one matmul per group; N == 0 when not fused). The
+  // separate linears keep their byte counts but are not run once fused.
+  Linear qkv, gate_up;
 };
 
 // Token embedding rows: `decode` turns one stored row into `dim` floats.
@@ -76,6 +80,9 @@ struct LinearSpec {
 std::vector<LinearSpec> layer_linears(const LeanConfig& c);
 
 Weights load_packed_dir(const std::string& dir);
+// Fuses each layer's q/k/v and gate/up into one packed matrix when the parts share type, layout
+// and K (fuse.cpp); env ANGELSLIM_FUSE=0 keeps them separate.
+void fuse_for_decode(Weights& W);
 Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> f, const LeanConfig& c, bool rope_adjacent);
 
 // Y[M, N] = X[M, K] . W[N, K]^T for fp32 W.

@@ -65,6 +65,7 @@ struct GgufLoader {
     };
     if (t.type == GGMLType::Q8_0) {
       in_place(packed::QuantType::Q8_G32);
+      if (name != "token_embd.weight") L.release = [ff = &f, name] { ff->release(name); };
     } else if (t.type == GGMLType::Q4_0) {
       in_place(packed::QuantType::Q4_G32);
       // Decode reads the 8-row interleaved copy; the file's pages are dropped unless the tensor is
@@ -124,6 +125,7 @@ Weights load_gguf(std::shared_ptr<const gguf::GGUFFile> file, const LeanConfig& 
   G.type_counts.clear();
   G.linear(W.lm_head, f.has_tensor("output.weight") ? "output" : "token_embd", c.vocab, D);
   W.lm_type = "gguf:" + G.type_counts.begin()->first;
+  fuse_for_decode(W);
   return W;
 }
 

@@ -118,6 +118,7 @@ struct PackedLoader {
             W.source + ": " + base + ".qweight has the wrong dtype/shape for " + packed::quant_type(qt).name);
       L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
       if (L.use_rows8()) file->release(base + ".qweight");
+      else L.release = [f = file, n = base + ".qweight"] { f->release(n); };
     } else {
       check(!L.tail, W.source + ": split linear " + base + " has no " + base + ".qweight");
       const TensorView& t = file->get(base + ".weight");
@@ -212,6 +213,7 @@ Weights load_packed_dir(const std::string& dir) {
     for (const LinearSpec& s : layer_linears(c)) P.linear(L.*s.field, p + s.hf, s.N, s.K, s.bias, qt);
   }
   P.linear(W.lm_head, "lm_head", c.vocab, D, false, lqt);
+  fuse_for_decode(W);
   return W;
 }
 
