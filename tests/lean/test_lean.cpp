@@ -205,6 +205,41 @@ TEST(Lean, FusedLinearsMatchSeparateOnes) {
   }
 }
 
+// qwen2-style q/k/v biases: the fused matrix carries each part's bias at its offset. The same
+// model with random biases added, packed, run fused and separate; the biases must matter.
+TEST(Lean, FusedQkvCarriesEachPartsBias) {
+  const std::string src = hf_dir() + "_bias", out = src + "_q8";
+  if (!fs::exists(out + "/config.json")) {
+    SafetensorsFile f(hf_dir() + "/model.safetensors");
+    SafetensorsWriter w;
+    for (const auto& n : f.names()) {
+      const TensorView& t = f.get(n);
+      w.add(n, t.dtype, t.shape, t.data);
+    }
+    uint64_t st = 7;
+    for (const auto& n : f.names()) {
+      const auto pos = n.find("_proj.weight");
+      const std::string base = n.substr(0, pos);
+      if (pos == std::string::npos || base.find("self_attn.") == std::string::npos || base.find("o_proj") != std::string::npos)
+        continue;
+      std::vector<float> b(size_t(f.get(n).shape[0]));
+      for (auto& v : b) v = float(int((st = st * 6364136223846793005ull + 1442695040888963407ull) >> 54) - 512) / 2048.0f;
+      w.add(base + "_proj.bias", DType::F32, {int64_t(b.size())}, b.data());
+    }
+    fs::create_directories(src);
+    w.write(src + "/model.safetensors");
+    for (const char* c : {"config.json", "tokenizer.bin"}) write_file_atomic(src + "/" + c, read_file(hf_dir() + "/" + c));
+    lean::pack_model(src, out, {"q8_g32", "q8_g32"});
+  }
+  lean::LeanModel fused(out, 256);
+  ::setenv("ANGELSLIM_FUSE", "0", 1);
+  lean::LeanModel separate(out, 256);
+  ::unsetenv("ANGELSLIM_FUSE");
+  EXPECT_LT(rel_logit_diff(fused, separate), 1e-6f);
+  lean::LeanModel no_bias(packed_dir("q8_g32", "q8_g32"), 256);
+  EXPECT_GT(rel_logit_diff(fused, no_bias), 1e-2f);
+}
+
 TEST(Lean, PrefillEqualsTokenByToken) {
   lean::LeanModel m(packed_dir("q8_g32", "q8_g32"), 256);
   const auto& g = goldens();
