@@ -170,14 +170,21 @@ float rel_logit_diff(lean::LeanModel& a, lean::LeanModel& b) {
   return md / mx;
 }
 
+// Runs open() with the environment variable `var` set to "0" (a load-time switch), then unsets it.
+template <class Open>
+auto open_with_off(const char* var, Open open) {
+  ::setenv(var, "0", 1);
+  auto m = open();
+  ::unsetenv(var);
+  return m;
+}
+
 // Opens the same model twice: int4 linears in the rows8 layout (the default) and in the row layout
 // (ANGELSLIM_ROWS8=0). Same int8 activations and integer dots: only fp32 summation order differs.
 template <class Open>
 void expect_rows8_equivalent(Open open, int64_t want_rows8) {
   auto a = open();
-  ::setenv("ANGELSLIM_ROWS8", "0", 1);
-  auto b = open();
-  ::unsetenv("ANGELSLIM_ROWS8");
+  auto b = open_with_off("ANGELSLIM_ROWS8", open);
   EXPECT_EQ(a->rows8_linears(), want_rows8);
   EXPECT_EQ(b->rows8_linears(), 0);
   EXPECT_LT(rel_logit_diff(*a, *b), 1e-5f);
@@ -197,11 +204,9 @@ TEST(Lean, FusedLinearsMatchSeparateOnes) {
   for (const char* type : {"q8_g32", "q4_g32"}) {
     const std::string dir = packed_dir(type, "q8_g32");
     lean::LeanModel fused(dir, 256);
-    ::setenv("ANGELSLIM_FUSE", "0", 1);
-    lean::LeanModel separate(dir, 256);
-    ::unsetenv("ANGELSLIM_FUSE");
-    EXPECT_LT(rel_logit_diff(fused, separate), 1e-6f) << type;
-    EXPECT_EQ(greedy(fused, 20), greedy(separate, 20)) << type;
+    auto separate = open_with_off("ANGELSLIM_FUSE", [&] { return std::make_unique<lean::LeanModel>(dir, 256); });
+    EXPECT_LT(rel_logit_diff(fused, *separate), 1e-6f) << type;
+    EXPECT_EQ(greedy(fused, 20), greedy(*separate, 20)) << type;
   }
 }
 
@@ -232,10 +237,8 @@ TEST(Lean, FusedQkvCarriesEachPartsBias) {
     lean::pack_model(src, out, {"q8_g32", "q8_g32"});
   }
   lean::LeanModel fused(out, 256);
-  ::setenv("ANGELSLIM_FUSE", "0", 1);
-  lean::LeanModel separate(out, 256);
-  ::unsetenv("ANGELSLIM_FUSE");
-  EXPECT_LT(rel_logit_diff(fused, separate), 1e-6f);
+  auto separate = open_with_off("ANGELSLIM_FUSE", [&] { return std::make_unique<lean::LeanModel>(out, 256); });
+  EXPECT_LT(rel_logit_diff(fused, *separate), 1e-6f);
   lean::LeanModel no_bias(packed_dir("q8_g32", "q8_g32"), 256);
   EXPECT_GT(rel_logit_diff(fused, no_bias), 1e-2f);
 }

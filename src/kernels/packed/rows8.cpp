@@ -43,36 +43,35 @@ void check_rows8(QuantType t, const char* what, int64_t N, int64_t K, const void
 
 bool rows8_supported(QuantType t) { return t == QuantType::Q4_G32 || t == QuantType::Q4_G128; }
 
-void to_rows8(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out) {
-  check_rows8(t, "to_rows8", N, K, rows, out);
+namespace {
+// Walks the permutation between the layouts: ToRows8 copies row-layout bytes into rows8, else back.
+template <bool ToRows8>
+void permute_rows8(QuantType t, const uint8_t* src, int64_t N, int64_t K, uint8_t* dst) {
   const R8Geom g = r8_geom(t);
   const int64_t nb = K / g.G, rb = nb * g.BB;
   for (int64_t gi = 0; gi < N / 8; ++gi)
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* dst = out + (gi * nb + b) * g.GB();
+    for (int64_t b = 0; b < nb; ++b)
       for (int r = 0; r < 8; ++r) {
-        const uint8_t* src = rows + (gi * 8 + r) * rb + b * g.BB;
-        std::memcpy(dst + 2 * r, src, 2);
+        const int64_t r8 = (gi * nb + b) * g.GB(), row = (gi * 8 + r) * rb + b * g.BB;
+        auto move = [&](int64_t r8_off, int64_t row_off, size_t n) {
+          if (ToRows8) std::memcpy(dst + r8 + r8_off, src + row + row_off, n);
+          else std::memcpy(dst + row + row_off, src + r8 + r8_off, n);
+        };
+        move(2 * r, 0, 2);  // the fp16 scale
         for (int s = 0; s < g.G / 32; ++s)
-          for (int i = 0; i < 4; ++i) std::memcpy(dst + r8_word(r, s, i), src + 2 + 16 * s + 4 * i, 4);
+          for (int i = 0; i < 4; ++i) move(r8_word(r, s, i), 2 + 16 * s + 4 * i, 4);
       }
-    }
+}
+}  // namespace
+
+void to_rows8(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out) {
+  check_rows8(t, "to_rows8", N, K, rows, out);
+  permute_rows8<true>(t, rows, N, K, out);
 }
 
 void from_rows8(QuantType t, const uint8_t* r8, int64_t N, int64_t K, uint8_t* out) {
   check_rows8(t, "from_rows8", N, K, r8, out);
-  const R8Geom g = r8_geom(t);
-  const int64_t nb = K / g.G, rb = nb * g.BB;
-  for (int64_t gi = 0; gi < N / 8; ++gi)
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* src = r8 + (gi * nb + b) * g.GB();
-      for (int r = 0; r < 8; ++r) {
-        uint8_t* dst = out + (gi * 8 + r) * rb + b * g.BB;
-        std::memcpy(dst, src + 2 * r, 2);
-        for (int s = 0; s < g.G / 32; ++s)
-          for (int i = 0; i < 4; ++i) std::memcpy(dst + 2 + 16 * s + 4 * i, src + r8_word(r, s, i), 4);
-      }
-    }
+  permute_rows8<false>(t, r8, N, K, out);
 }
 
 namespace detail {
@@ -87,7 +86,7 @@ void decode_rows8_row(QuantType t, const uint8_t* r8, int64_t n, int64_t K, uint
     blk_scale[b] = fp16_load(p + 2 * r);
     for (int s = 0; s < g.G / 32; ++s)
       for (int i = 0; i < 4; ++i) {
-        const uint32_t w = load_as<uint32_t>(p + 16 + 128 * s + 32 * i + 4 * r);
+        const uint32_t w = load_as<uint32_t>(p + r8_word(int(r), s, i));
         store_as<uint32_t>(dst + (b * g.G / 4 + 8 * s + i) * quad_stride, w & 0x0F0F0F0Fu);
         store_as<uint32_t>(dst + (b * g.G / 4 + 8 * s + i + 4) * quad_stride, (w >> 4) & 0x0F0F0F0Fu);
       }

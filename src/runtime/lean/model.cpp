@@ -102,7 +102,7 @@ const std::vector<std::string>& LeanModel::load_notes() const { return p_->W.not
 int64_t LeanModel::rows8_linears() const {
   int64_t n = p_->W.lm_head.rows8 ? 1 : 0;
   for (const auto& L : p_->W.layers)
-    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) n += l->rows8 ? 1 : 0;
+    for (const Linear* l : L.linears()) n += l->rows8 ? 1 : 0;
   return n;
 }
 int64_t LeanModel::max_context() const { return p_->ctx; }
@@ -120,7 +120,7 @@ uint64_t LeanModel::decode_bytes_per_token() const {
   const auto& W = p_->W;
   uint64_t b = W.lm_head.bytes + W.embed.row_bytes;
   for (const auto& L : W.layers)
-    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) b += l->bytes;
+    for (const Linear* l : L.linears()) b += l->bytes;
   return b;
 }
 

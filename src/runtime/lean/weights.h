@@ -3,6 +3,7 @@
 // file (ours or llama.cpp's, weights_gguf.cpp). Tensors are used in place from the mapped file when
 // their layout is one the kernels run (zero copy); the rest is converted once at load.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,8 @@ struct Layer {
   // q|k|v and gate|up concatenated along N (one matmul per group; N == 0 when not fused). The
   // separate linears keep their byte counts but are not run once fused.
   Linear qkv, gate_up;
+  // The seven linears as loaded (the fused copies excluded).
+  std::array<const Linear*, 7> linears() const { return {&q, &k, &v, &o, &gate, &up, &down}; }
 };
 
 // Token embedding rows: `decode` turns one stored row into `dim` floats.

@@ -106,51 +106,38 @@ struct PackedLoader {
                                   std::to_string(K) + ")");
       L.k_main = K0;
       L.tail = std::make_shared<Linear>();
+      L.tail->N = N, L.tail->K = K - K0;
       const bool q8 = tail_type != "f32";
       if (q8) check(tail_type == "q8_g32", W.source + ": " + base + ": unknown tail type '" + tail_type + "'");
-      tail(*L.tail, base, N, K - K0, q8);
+      matrix(*L.tail, base + (q8 ? ".qweight_tail" : ".weight_tail"), N, K - K0, q8, packed::QuantType::Q8_G32);
     }
-    const int64_t Km = L.kmain();
-    if (file->contains(base + ".qweight")) {
-      const TensorView& t = file->get(base + ".qweight");
-      const size_t rb = packed::packed_row_bytes(qt, Km);
-      check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N && uint64_t(t.shape[1]) == rb,
-            W.source + ": " + base + ".qweight has the wrong dtype/shape for " + packed::quant_type(qt).name);
-      L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
-      if (L.use_rows8()) file->release(base + ".qweight");
-      else L.release = [f = file, n = base + ".qweight"] { f->release(n); };
-    } else {
-      check(!L.tail, W.source + ": split linear " + base + " has no " + base + ".qweight");
-      const TensorView& t = file->get(base + ".weight");
-      check(t.numel() == N * K, W.source + ": " + base + ".weight has the wrong shape");
-      if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
-        L.data = t.data;
-      } else {
-        L.owned = to_float(t);
-        L.data = reinterpret_cast<const uint8_t*>(L.owned.data());
-      }
-      L.bytes = uint64_t(N * K) * 4;
-    }
+    const bool pk = file->contains(base + ".qweight");
+    check(pk || !L.tail, W.source + ": split linear " + base + " has no " + base + ".qweight");
+    matrix(L, base + (pk ? ".qweight" : ".weight"), N, L.kmain(), pk, qt);
     if (L.tail) L.bytes += L.tail->bytes;
     if (has_bias || file->contains(base + ".bias")) L.bias = f32(base + ".bias", N);
   }
-  // The last Kt columns of a split linear: `<base>.qweight_tail` (q8_g32) or `<base>.weight_tail`.
-  void tail(Linear& T, const std::string& base, int64_t N, int64_t Kt, bool q8) {
-    T.N = N, T.K = Kt;
-    const std::string name = base + (q8 ? ".qweight_tail" : ".weight_tail");
+  // One stored matrix [N, K]: packed rows of type qt (moved to rows8 when the type has it) used in
+  // place, or F32 (converted when stored otherwise or misaligned). Sets data, bytes and release.
+  void matrix(Linear& L, const std::string& name, int64_t N, int64_t K, bool packed_rows, packed::QuantType qt) {
     const TensorView& t = file->get(name);
-    if (q8) {
-      const packed::QuantType qt = packed::QuantType::Q8_G32;
+    if (packed_rows) {
       check(t.dtype == DType::U8 && t.shape.size() == 2 && t.shape[0] == N &&
-                uint64_t(t.shape[1]) == packed::packed_row_bytes(qt, Kt),
-            W.source + ": " + name + " has the wrong dtype/shape for q8_g32");
-      T.is_packed = true, T.type = qt, T.data = t.data, T.bytes = t.nbytes;
-    } else {
-      check(t.numel() == N * Kt, W.source + ": " + name + " has the wrong shape");
-      T.owned = to_float(t);
-      T.data = reinterpret_cast<const uint8_t*>(T.owned.data());
-      T.bytes = uint64_t(N * Kt) * 4;
+                uint64_t(t.shape[1]) == packed::packed_row_bytes(qt, K),
+            W.source + ": " + name + " has the wrong dtype/shape for " + packed::quant_type(qt).name);
+      L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
+      if (L.use_rows8()) file->release(name);
+      else L.release = [f = file, name] { f->release(name); };
+      return;
     }
+    check(t.numel() == N * K, W.source + ": " + name + " has the wrong shape");
+    if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+      L.data = t.data;
+    } else {
+      L.owned = to_float(t);
+      L.data = reinterpret_cast<const uint8_t*>(L.owned.data());
+    }
+    L.bytes = uint64_t(N * K) * 4;
   }
 };
 
