@@ -44,16 +44,16 @@ std::vector<float> randn(size_t n, uint32_t seed, float sd) {
   return v;
 }
 
-Weights make_weights(QuantType t, int64_t N, int64_t K, size_t min_total, bool rows8 = false) {
+Weights make_weights(QuantType t, int64_t N, int64_t K, size_t min_total, bool il = false) {
   Weights w;
   w.bytes = packed_bytes(t, N, K);
   w.copies = std::max<size_t>(1, (min_total + w.bytes - 1) / w.bytes);
   w.data.resize(w.bytes * w.copies);
   const auto f = randn(size_t(N * K), 1, 0.02f);
   quantize_rows(t, f.data(), N, K, w.data.data());
-  if (rows8) {
+  if (il) {
     std::vector<uint8_t> rows(w.data.begin(), w.data.begin() + std::ptrdiff_t(w.bytes));
-    to_rows8(t, rows.data(), N, K, w.data.data());
+    to_interleaved(t, rows.data(), N, K, w.data.data());
   }
   for (size_t c = 1; c < w.copies; ++c) std::memcpy(w.data.data() + c * w.bytes, w.data.data(), w.bytes);
   return w;
@@ -80,15 +80,15 @@ void call_stats(benchmark::State& st, std::vector<double>& t, double bytes, doub
   if (g_bw_gbs > 0) st.counters["p50_roofline%"] = bytes / p50 / 1e9 / g_bw_gbs * 100.0;
 }
 
-// rows8: the weights are in the 8-row interleaved layout and run through gemm_rows8.
-void run_gemm(QuantType t, bool rows8, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* y,
+// il: the weights are in the type's interleaved layout (rows8 / rows32) and run through gemm_interleaved.
+void run_gemm(QuantType t, bool il, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* y,
               Isa isa) {
-  if (rows8) gemm_rows8(t, w, N, K, x, M, y, isa);
+  if (il) gemm_interleaved(t, w, N, K, x, M, y, isa);
   else gemm(t, w, N, K, x, M, y, isa);
 }
 
-void bm_gemv(benchmark::State& st, QuantType t, bool rows8, Isa isa, int64_t N, int64_t K) {
-  const Weights w = make_weights(t, N, K, size_t(256) << 20, rows8);
+void bm_gemv(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int64_t K) {
+  const Weights w = make_weights(t, N, K, size_t(256) << 20, il);
   const auto x = randn(size_t(K), 2, 1.0f);
   std::vector<float> y(static_cast<size_t>(N));
   std::vector<double> times, reads;
@@ -96,7 +96,7 @@ void bm_gemv(benchmark::State& st, QuantType t, bool rows8, Isa isa, int64_t N, 
   uint64_t sink = 0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
-    run_gemm(t, rows8, w.data.data() + c * w.bytes, N, K, x.data(), 1, y.data(), isa);
+    run_gemm(t, il, w.data.data() + c * w.bytes, N, K, x.data(), 1, y.data(), isa);
     benchmark::DoNotOptimize(y.data());
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     // Side by side: a pure read of the same number of bytes (another copy, so also from DRAM).
@@ -118,14 +118,14 @@ void bm_gemv(benchmark::State& st, QuantType t, bool rows8, Isa isa, int64_t N, 
   }
 }
 
-void bm_gemm(benchmark::State& st, QuantType t, bool rows8, Isa isa, int64_t N, int64_t K, int64_t M) {
-  const Weights w = make_weights(t, N, K, 0, rows8);
+void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int64_t K, int64_t M) {
+  const Weights w = make_weights(t, N, K, 0, il);
   const auto x = randn(size_t(M * K), 3, 1.0f);
   std::vector<float> y(static_cast<size_t>(M * N));
   std::vector<double> times;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
-    run_gemm(t, rows8, w.data.data(), N, K, x.data(), M, y.data(), isa);
+    run_gemm(t, il, w.data.data(), N, K, x.data(), M, y.data(), isa);
     benchmark::DoNotOptimize(y.data());
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -157,17 +157,18 @@ int main(int argc, char** argv) {
   std::vector<Isa> isas{Isa::Scalar};
   if (best != Isa::Scalar) isas.push_back(best);
   for (const auto& tr : quant_types()) {
-    for (bool rows8 : {false, true}) {
-      if (rows8 && !rows8_supported(tr.type)) continue;
+    for (bool il : {false, true}) {
+      const int R = interleave_rows(tr.type);
+      if (il && R == 0) continue;
       for (Isa isa : isas) {
-        const std::string tag = std::string(tr.name) + (rows8 ? "_rows8" : "") + "/" + isa_name(isa);
+        const std::string tag = std::string(tr.name) + (il ? "_rows" + std::to_string(R) : "") + "/" + isa_name(isa);
         for (auto [N, K] : {std::pair<int64_t, int64_t>{4096, 1536}, {1536, 4096}}) {
           benchmark::RegisterBenchmark(("gemv/" + tag + "/N" + std::to_string(N) + "_K" + std::to_string(K)).c_str(),
-                                       bm_gemv, tr.type, rows8, isa, N, K)
+                                       bm_gemv, tr.type, il, isa, N, K)
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
         }
-        benchmark::RegisterBenchmark(("gemm/" + tag + "/M512_N4096_K1536").c_str(), bm_gemm, tr.type, rows8, isa, 4096,
+        benchmark::RegisterBenchmark(("gemm/" + tag + "/M512_N4096_K1536").c_str(), bm_gemm, tr.type, il, isa, 4096,
                                      1536, 512)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)

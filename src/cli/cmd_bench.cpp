@@ -89,7 +89,7 @@ int run_lean(const Opts& o, const GlobalOptions& g) {
                    {"packed_type", m.packed_type()},
                    {"lm_head_type", m.lm_head_type()},
                    {"load_notes", m.load_notes().size()},
-                   {"rows8_linears", m.rows8_linears()},
+                   {"interleaved_linears", m.interleaved_linears()},
                    {"kv_cache", o.rt.kv_cache},
                    {"threads", g.threads},
                    {"isa", packed::isa_name(packed::best_isa())},

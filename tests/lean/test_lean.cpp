@@ -179,14 +179,14 @@ auto open_with_off(const char* var, Open open) {
   return m;
 }
 
-// Opens the same model twice: int4 linears in the rows8 layout (the default) and in the row layout
-// (ANGELSLIM_ROWS8=0). Same int8 activations and integer dots: only fp32 summation order differs.
+// Opens the same model twice: linears in their interleaved layout (rows8 / rows32, the default) and
+// in the row layout (ANGELSLIM_INTERLEAVE=0). Same int8 activations and integer dots: only fp32 summation order differs.
 template <class Open>
-void expect_rows8_equivalent(Open open, int64_t want_rows8) {
+void expect_interleaved_equivalent(Open open, int64_t want_interleaved) {
   auto a = open();
-  auto b = open_with_off("ANGELSLIM_ROWS8", open);
-  EXPECT_EQ(a->rows8_linears(), want_rows8);
-  EXPECT_EQ(b->rows8_linears(), 0);
+  auto b = open_with_off("ANGELSLIM_INTERLEAVE", open);
+  EXPECT_EQ(a->interleaved_linears(), want_interleaved);
+  EXPECT_EQ(b->interleaved_linears(), 0);
   EXPECT_LT(rel_logit_diff(*a, *b), 1e-5f);
   EXPECT_EQ(greedy(*a, 20), greedy(*b, 20));
 }
@@ -195,7 +195,15 @@ void expect_rows8_equivalent(Open open, int64_t want_rows8) {
 // (N = 512) go to rows8; gate/up (N = 172, not a multiple of 8) stay in the row layout.
 TEST(Lean, Q4Rows8MatchesTheRowLayout) {
   const std::string dir = packed_dir("q4_g32", "q4_g32");
-  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 5 + 1);
+  expect_interleaved_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5 * 5 + 1);
+}
+
+// sherry125_pc packed: only down_proj has K >= 128 (its 128-column main part, N = 64), and it moves
+// to the 32-row table-lookup layout (rows32). The table-lookup kernel sums the same integers as the
+// row kernel, so again only fp32 summation order differs.
+TEST(Lean, SherryRows32MatchesTheRowLayout) {
+  const std::string dir = packed_dir("sherry125_pc", "q8_g32");
+  expect_interleaved_equivalent([&] { return std::make_unique<lean::LeanModel>(dir, 256); }, 5);
 }
 
 // q/k/v and gate/up fused into one matrix per group (the default) compute what the separate
@@ -359,7 +367,7 @@ TEST(LeanGguf, Q8_0IsUsedInPlaceAndMatchesGoldens) {
 // embedding rows) and compute what the in-place row layout computes.
 TEST(LeanGguf, Q4_0Rows8MatchesTheRowLayout) {
   auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::Q4_0, "q4_0"));
-  expect_rows8_equivalent([&] { return std::make_unique<lean::LeanModel>(f, stories_config(), true, 256); },
+  expect_interleaved_equivalent([&] { return std::make_unique<lean::LeanModel>(f, stories_config(), true, 256); },
                           5 * 4 + 1);
 }
 

@@ -44,6 +44,7 @@ namespace as::packed::test {
 bool emu512_available() { return true; }
 IsaKernels emu512_kernels(QuantType t) { return detail::emu512::kernels_for(t); }
 GemmFn emu512_rows8(QuantType t) { return detail::emu512::rows8_for(t); }
+GemmFn emu512_rows32(QuantType t) { return detail::emu512::rows32_for(t); }
 }  // namespace as::packed::test
 
 #else
@@ -52,6 +53,7 @@ namespace as::packed::test {
 bool emu512_available() { return false; }
 IsaKernels emu512_kernels(QuantType) { return {}; }
 GemmFn emu512_rows8(QuantType) { return nullptr; }
+GemmFn emu512_rows32(QuantType) { return nullptr; }
 }  // namespace as::packed::test
 
 #endif

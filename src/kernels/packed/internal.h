@@ -111,9 +111,17 @@ IsaKernels avx512_kernels(QuantType t);
 // rows8 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows8(QuantType t);
 GemmFn avx512_rows8(QuantType t);
+// rows32 GEMM per ISA (nullptr when the type has none).
+GemmFn avx2_rows32(QuantType t);
+GemmFn avx512_rows32(QuantType t);
 // Row n of a rows8 matrix decoded like TypeImpl::decode (codes q, offset 8; fp16 block scales).
 void decode_rows8_row(QuantType t, const uint8_t* rows8, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
                       float* blk_scale);
+// The same for a rows32 matrix (sherry125), and for whichever interleaved layout t has.
+void decode_rows32_row(QuantType t, const uint8_t* rows32, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
+                       float* blk_scale);
+void decode_interleaved_row(QuantType t, const uint8_t* W, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
+                            float* blk_scale);
 
 // Thread-local scratch that only grows.
 template <class T>

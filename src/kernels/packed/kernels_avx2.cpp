@@ -18,6 +18,7 @@
 namespace as::packed::detail {
 IsaKernels avx2_kernels(QuantType t) { return avx2::kernels_for(t); }
 GemmFn avx2_rows8(QuantType t) { return avx2::rows8_for(t); }
+GemmFn avx2_rows32(QuantType t) { return avx2::rows32_for(t); }
 }  // namespace as::packed::detail
 
 #else
@@ -25,6 +26,7 @@ GemmFn avx2_rows8(QuantType t) { return avx2::rows8_for(t); }
 namespace as::packed::detail {
 IsaKernels avx2_kernels(QuantType t) { return scalar_kernels(t); }  // never selected off x86-64
 GemmFn avx2_rows8(QuantType) { return nullptr; }
+GemmFn avx2_rows32(QuantType) { return nullptr; }
 }  // namespace as::packed::detail
 
 #endif

@@ -23,6 +23,7 @@
 namespace as::packed::detail {
 IsaKernels avx512_kernels(QuantType t) { return avx512::kernels_for(t); }
 GemmFn avx512_rows8(QuantType t) { return avx512::rows8_for(t); }
+GemmFn avx512_rows32(QuantType t) { return avx512::rows32_for(t); }
 }  // namespace as::packed::detail
 
 #else
@@ -30,6 +31,7 @@ GemmFn avx512_rows8(QuantType t) { return avx512::rows8_for(t); }
 namespace as::packed::detail {
 IsaKernels avx512_kernels(QuantType t) { return scalar_kernels(t); }  // never selected off x86-64
 GemmFn avx512_rows8(QuantType) { return nullptr; }
+GemmFn avx512_rows32(QuantType) { return nullptr; }
 }  // namespace as::packed::detail
 
 #endif

@@ -109,6 +109,29 @@ void from_rows8(QuantType t, const uint8_t* rows8, int64_t N, int64_t K, uint8_t
 void gemm_rows8(QuantType t, const uint8_t* rows8, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
                 Isa isa = Isa::Best);
 
+// ---- 32-row transposed layout ("rows32") of sherry125, for the table-lookup decode GEMV ----
+// A permutation of the row layout's bytes (same size): rows are taken in groups of 32. A group
+// starts with the 32 fp32 row scales (sherry125_pc), then holds its blocks in order; group-block b
+// is [the 32 rows' fp16 scales (sherry125_g128 only, 64 bytes)] then 640 bytes holding byte v of
+// row r's block b (formats.h: v 0..15 = qs, 16..19 = sg) at
+//   v < 16:  64 * (v / 2) + 32 * (r / 16) + 16 * (v % 2) + r % 16
+//   v >= 16: 512 + 32 * (v - 16) + r.
+// So 32 bytes hold the slot nibbles of two consecutive 4-weight groups (and of those + 16) for 16
+// rows: the GEMV looks up each group's 16 possible dot products with its 4 activations (a table
+// built once per call, T-MAC style) for 16-32 rows per byte shuffle. Needs N % 32 == 0.
+bool rows32_supported(QuantType t);
+void to_rows32(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out);
+void from_rows32(QuantType t, const uint8_t* rows32, int64_t N, int64_t K, uint8_t* out);
+
+// ---- whichever interleaved layout a type has (rows8 for q4_g32/q4_g128, rows32 for sherry125) ----
+int interleave_rows(QuantType t);  // 8, 32, or 0 when the type has no interleaved layout
+void to_interleaved(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out);
+void from_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint8_t* out);
+// Y[M, N] = X[M, K] . W^T with W in the type's interleaved layout (the scalar ISA converts back and
+// runs the scalar reference).
+void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
+                      Isa isa = Isa::Best);
+
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
 Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)

@@ -1,7 +1,8 @@
 // Fusing the linears that read the same input (q/k/v, gate/up) into one matrix per group: decode
 // then runs 4 matmuls per layer instead of 7, each a longer weight stream with one fork/join.
-// Packed rows are self-contained (a row carries its own scales), and rows8 groups are whole when
-// every part has N % 8 == 0, so concatenating the parts' bytes along N is the fused matrix.
+// Packed rows are self-contained (a row carries its own scales), and interleaved row groups (8 or 32
+// rows) are whole because a part is only interleaved when its N is a multiple of the group, so
+// concatenating the parts' bytes along N is the fused matrix.
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -14,7 +15,8 @@ namespace {
 bool fusable(const std::vector<const Linear*>& parts) {
   const Linear& a = *parts[0];
   for (const Linear* p : parts)
-    if (!p->is_packed || p->tail || p->type != a.type || p->rows8 != a.rows8 || p->K != a.K || p->data == nullptr)
+    if (!p->is_packed || p->tail || p->type != a.type || p->interleaved != a.interleaved || p->K != a.K ||
+        p->data == nullptr)
       return false;
   return true;
 }
@@ -26,7 +28,7 @@ void fuse(Weights& W, Linear& out, const std::vector<Linear*>& parts) {
   bool bias = false;
   for (const Linear* p : parts) bytes += packed::packed_bytes(p->type, p->N, p->K), N += p->N, bias |= p->bias != nullptr;
   out = Linear{};
-  out.is_packed = true, out.type = a.type, out.rows8 = a.rows8, out.N = N, out.K = a.K;
+  out.is_packed = true, out.type = a.type, out.interleaved = a.interleaved, out.N = N, out.K = a.K;
   out.owned_packed.resize(bytes);
   size_t off = 0;
   for (const Linear* p : parts) {

@@ -96,9 +96,9 @@ class LeanModel {
   const std::string& packed_type() const;   // linears' type ("gguf:q4_0+q6_k" for GGUF files)
   const std::string& lm_head_type() const;
   const std::vector<std::string>& load_notes() const;  // lossy conversions made at load
-  // Linears moved into the 8-row interleaved layout at load (int4 types; env ANGELSLIM_ROWS8=0
-  // keeps the row layout, for A/B comparisons).
-  int64_t rows8_linears() const;
+  // Linears moved into an interleaved layout at load (rows8 for int4, rows32 for sherry125; env
+  // ANGELSLIM_INTERLEAVE=0 keeps the row layout, for A/B comparisons).
+  int64_t interleaved_linears() const;
   int64_t max_context() const;
   int64_t position() const;  // tokens in the KV cache
   void reset();              // empties the KV cache

@@ -99,10 +99,10 @@ const LeanConfig& LeanModel::config() const { return p_->W.c; }
 const std::string& LeanModel::packed_type() const { return p_->W.type; }
 const std::string& LeanModel::lm_head_type() const { return p_->W.lm_type; }
 const std::vector<std::string>& LeanModel::load_notes() const { return p_->W.notes; }
-int64_t LeanModel::rows8_linears() const {
-  int64_t n = p_->W.lm_head.rows8 ? 1 : 0;
+int64_t LeanModel::interleaved_linears() const {
+  int64_t n = p_->W.lm_head.interleaved ? 1 : 0;
   for (const auto& L : p_->W.layers)
-    for (const Linear* l : L.linears()) n += l->rows8 ? 1 : 0;
+    for (const Linear* l : L.linears()) n += l->interleaved ? 1 : 0;
   return n;
 }
 int64_t LeanModel::max_context() const { return p_->ctx; }

@@ -25,7 +25,7 @@ struct Linear {
   const uint8_t* data = nullptr;  // packed rows, or fp32 [N, K]
   std::vector<float> owned;       // fp32 copy when the mapped tensor is unusable in place
   std::vector<uint8_t> owned_packed;  // packed rows converted at load (GGUF types the kernels lack)
-  bool rows8 = false;             // packed rows in the 8-row interleaved layout (packed.h)
+  bool interleaved = false;       // packed rows in the type's interleaved layout (rows8 / rows32, packed.h)
   int64_t N = 0, K = 0;
   int64_t k_main = 0;             // split linear: columns in `data` (the rest is `tail`); 0 = K
   std::shared_ptr<Linear> tail;   // split linear: the last K - k_main columns (q8_g32 or fp32)
@@ -34,10 +34,11 @@ struct Linear {
   const float* bias = nullptr;
   int64_t kmain() const { return k_main ? k_main : K; }
   void apply(const float* X, int64_t M, float* Y) const;
-  // Moves a packed linear into the rows8 layout when its type has one and N % 8 == 0 (decode then
-  // reads 8 rows per vector; llama.cpp repacks Q4_0 the same way). Returns true when it did, so
-  // the caller can release the source pages.
-  bool use_rows8();
+  // Moves a packed linear into its type's interleaved layout (rows8 for int4, rows32 for sherry125)
+  // when it has one and N is a multiple of its row group (decode then reads 8 or 32 rows per vector;
+  // llama.cpp repacks Q4_0 the same way). Env ANGELSLIM_INTERLEAVE=0 disables it. Returns true when
+  // it did, so the caller can release the source pages.
+  bool use_interleaved();
 };
 
 struct Layer {

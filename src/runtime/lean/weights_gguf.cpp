@@ -70,7 +70,7 @@ struct GgufLoader {
       in_place(packed::QuantType::Q4_G32);
       // Decode reads the 8-row interleaved copy; the file's pages are dropped unless the tensor is
       // also the token embedding (tied output), whose rows are still read from the file.
-      if (L.use_rows8() && name != "token_embd.weight") f.release(name);
+      if (L.use_interleaved() && name != "token_embd.weight") f.release(name);
     } else if (t.type == GGMLType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
       L.data = t.data, L.bytes = t.nbytes;
     } else if ((t.type == GGMLType::TQ2_0 || t.type == GGMLType::TQ1_0) && K % 128 == 0) {

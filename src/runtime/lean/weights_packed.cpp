@@ -34,22 +34,23 @@ void gemm_f32(const float* W, int64_t N, int64_t K, const float* X, int64_t M, f
   });
 }
 
-bool Linear::use_rows8() {
-  const char* env = std::getenv("ANGELSLIM_ROWS8");
+bool Linear::use_interleaved() {
+  const char* env = std::getenv("ANGELSLIM_INTERLEAVE");
   const bool enabled = !(env && std::string(env) == "0");
-  if (!enabled || !is_packed || rows8 || !packed::rows8_supported(type) || N % 8 != 0) return false;
-  std::vector<uint8_t> r8(packed::packed_bytes(type, N, kmain()));
-  packed::to_rows8(type, data, N, kmain(), r8.data());
-  owned_packed = std::move(r8);
+  const int R = is_packed ? packed::interleave_rows(type) : 0;
+  if (!enabled || interleaved || R == 0 || N % R != 0) return false;
+  std::vector<uint8_t> il(packed::packed_bytes(type, N, kmain()));
+  packed::to_interleaved(type, data, N, kmain(), il.data());
+  owned_packed = std::move(il);
   data = owned_packed.data();
-  rows8 = true;
+  interleaved = true;
   return true;
 }
 
 namespace {
 // Y = X[:, :Kd] . W^T for the main part of L (X rows of length Kd).
 void apply_main(const Linear& L, const float* X, int64_t M, int64_t Kd, float* Y) {
-  if (L.is_packed && L.rows8) packed::gemm_rows8(L.type, L.data, L.N, Kd, X, M, Y);
+  if (L.is_packed && L.interleaved) packed::gemm_interleaved(L.type, L.data, L.N, Kd, X, M, Y);
   else if (L.is_packed) packed::gemm(L.type, L.data, L.N, Kd, X, M, Y);
   else gemm_f32(reinterpret_cast<const float*>(L.data), L.N, Kd, X, M, Y);
 }
@@ -117,7 +118,7 @@ struct PackedLoader {
     if (L.tail) L.bytes += L.tail->bytes;
     if (has_bias || file->contains(base + ".bias")) L.bias = f32(base + ".bias", N);
   }
-  // One stored matrix [N, K]: packed rows of type qt (moved to rows8 when the type has it) used in
+  // One stored matrix [N, K]: packed rows of type qt (moved to its interleaved layout when the type has one) used in
   // place, or F32 (converted when stored otherwise or misaligned). Sets data, bytes and release.
   void matrix(Linear& L, const std::string& name, int64_t N, int64_t K, bool packed_rows, packed::QuantType qt) {
     const TensorView& t = file->get(name);
@@ -126,7 +127,7 @@ struct PackedLoader {
                 uint64_t(t.shape[1]) == packed::packed_row_bytes(qt, K),
             W.source + ": " + name + " has the wrong dtype/shape for " + packed::quant_type(qt).name);
       L.is_packed = true, L.type = qt, L.data = t.data, L.bytes = t.nbytes;
-      if (L.use_rows8()) file->release(name);
+      if (L.use_interleaved()) file->release(name);
       else L.release = [f = file, name] { f->release(name); };
       return;
     }
