@@ -3,9 +3,10 @@
 //
 //   out[i] = sum_{j < T} p_j * V[j][i],   p = softmax_j(scale * dot(q, K[j]))
 //
-// K and V hold T rows of `hd` elements each, `stride` elements apart (the cache is laid out as
-// [position][kv_head * hd], so stride = kv_heads * hd). The cache element type is fp32 or IEEE fp16
-// (llama.cpp's default KV type: half the bytes a decode step reads from the cache).
+// K and V hold T rows of `hd` elements each, `stride` elements apart (the lean runtime keeps each
+// head's positions contiguous, stride = hd; a [position][kv_head * hd] cache has stride kv_dim).
+// The cache element type is fp32 or IEEE fp16 (llama.cpp's default KV type: half the bytes a
+// decode step reads from the cache).
 //
 // attend_ref is the scalar reference (the tests' oracle); attend dispatches at run time to an
 // AVX2+FMA+F16C version when the CPU has it (vectorized over hd and over keys, vectorized exp). The

@@ -32,7 +32,7 @@ struct LeanModel::Impl {
   detail::Weights W;
   kernels::KvType kv = kernels::KvType::F16;
   int64_t ctx = 0, pos = 0;
-  std::vector<uint8_t> kcache, vcache;  // [L][ctx][kv_dim] elements of type kv
+  std::vector<uint8_t> kcache, vcache;  // [L][kv_head][ctx][head_dim] elements of type kv
   std::vector<float> inv_freq;          // [head_dim / 2]
   // activations, [kChunk][...]
   std::vector<float> x, h, q, k, v, att, g, u, qkv, logits, scratch;  // u: [B][2F] when gate/up are fused
@@ -180,21 +180,26 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
         };
         for (int64_t hh = 0; hh < H; ++hh) rope(P.q.data() + m * QD + hh * hd, L.q_norm);
         for (int64_t hh = 0; hh < KVH; ++hh) rope(P.k.data() + m * KVD + hh * hd, L.k_norm);
-        kernels::kv_store(P.kv, P.k.data() + m * KVD, KVD, kc + (p0 + m) * KVD * eb);
-        kernels::kv_store(P.kv, P.v.data() + m * KVD, KVD, vc + (p0 + m) * KVD * eb);
+        // Each head's positions are contiguous, so attention streams them (a [pos][kv_dim] layout
+        // reads 2-byte rows of hd elements kv_dim apart, a stride the hardware prefetchers skip).
+        for (int64_t hh = 0; hh < KVH; ++hh) {
+          const int64_t off = (hh * P.ctx + p0 + m) * hd * eb;
+          kernels::kv_store(P.kv, P.k.data() + m * KVD + hh * hd, hd, kc + off);
+          kernels::kv_store(P.kv, P.v.data() + m * KVD + hh * hd, hd, vc + off);
+        }
       });
       // Causal GQA attention, tasks over (token, head) pairs with one scratch row per task.
       const int64_t pairs = M * H, tasks = std::min(P.scratch_tasks, pairs);
       const float scale = float(1.0 / std::sqrt(double(hd)));
       parallel_for(tasks, [&](int64_t t) {
         kernels::AttnArgs a;
-        a.kv = P.kv, a.hd = hd, a.stride = KVD, a.scale = scale;
+        a.kv = P.kv, a.hd = hd, a.stride = hd, a.scale = scale;
         a.scratch = P.scratch.data() + t * P.ctx;
         for (int64_t pr = t; pr < pairs; pr += tasks) {
           const int64_t m = pr / H, hh = pr % H, kvh = hh / (H / KVH);
           a.q = P.q.data() + m * QD + hh * hd;
-          a.K = kc + kvh * hd * eb;
-          a.V = vc + kvh * hd * eb;
+          a.K = kc + kvh * P.ctx * hd * eb;
+          a.V = vc + kvh * P.ctx * hd * eb;
           a.T = p0 + m + 1;
           a.out = P.att.data() + m * QD + hh * hd;
           kernels::attend(a);
