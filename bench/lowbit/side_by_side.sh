@@ -4,7 +4,8 @@
 #
 #   bench/lowbit/side_by_side.sh [0.7b|3b] [OUT_DIR]      -> OUT_DIR/results.jsonl, OUT_DIR/table.md
 #
-# Env: OURS="q8_g32 q4_g32 ..." and THEIRS="F16 Q8_0 ..." pick the types; REPEATS (default 3);
+# Env: OURS="q8_g32 q4_g32 ..." and THEIRS="F16 Q8_0 ..." pick the types; LEAN_GGUF="STQ1_0" GGUF types
+# that only our runtime loads (exported by us; llama.cpp upstream has no such type); REPEATS (default 3);
 # THREADS (default 2); KEEP=1 keeps the packed / GGUF files. Needs `cd tests/interop && npm ci`.
 # Every row: weight bytes, prefill t/s (512-token prompt), decode t/s after the prompt and from an
 # empty cache (llama-bench's tg), our fraction of the decode roofline. Our runtime also runs each
@@ -18,6 +19,7 @@ THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
 OURS=${OURS:-"q8_g32 q4_g32 q4_g128 fp8_pc seq2_pc tern2_pc tern167_pc sherry125_pc"}
 THEIRS=${THEIRS:-"F16 Q8_0 Q4_0 Q4_K Q2_K TQ2_0 TQ1_0"}
+LEAN_GGUF=${LEAN_GGUF:-"STQ1_0"}
 SHARED=${ANGELSLIM_SHARED:-../shared}
 case "$SHAPE" in
   0.7b) ARGS="--hidden 1536 --layers 24 --ffn 4096 --heads 16 --kv-heads 16 --vocab 32000" ;;
@@ -44,12 +46,19 @@ PY
   tail -1 "$OUT/results.jsonl" | python3 -c "import json,sys; j=json.load(sys.stdin); print(f\"{j['runtime_label']:>14} {j['type_label']:>13}: prefill {j['prefill_tokens_per_s']:7.1f}  decode {j['decode_tokens_per_s']:6.1f}  decode(empty) {j['decode_empty_context_tokens_per_s']:6.1f} t/s\")"
 }
 
-[ "${TABLE_ONLY:-0}" = 1 ] && THEIRS="" && OURS=""
+[ "${TABLE_ONLY:-0}" = 1 ] && THEIRS="" && OURS="" && LEAN_GGUF=""
 for t in $THEIRS; do
   f="$OUT/$t.gguf"
   [ -f "$f" ] || $BIN --quiet export gguf --model "$SRC" --type "$t" --out "$f"
   j=$(node bench/lowbit/llama_cpp_bench.mjs --model "$f" --threads "$THREADS" --repeats "$REPEATS")
   record llama.cpp "$t" "$j"
+  j=$($BIN --quiet --threads "$THREADS" bench --model "$f" --repeats "$REPEATS" --json)
+  record "lean on GGUF" "$t" "$j"
+  [ "${KEEP:-0}" = 1 ] || rm -f "$f"
+done
+for t in $LEAN_GGUF; do
+  f="$OUT/$t.gguf"
+  [ -f "$f" ] || $BIN --quiet export gguf --model "$SRC" --type "$t" --out "$f"
   j=$($BIN --quiet --threads "$THREADS" bench --model "$f" --repeats "$REPEATS" --json)
   record "lean on GGUF" "$t" "$j"
   [ "${KEEP:-0}" = 1 ] || rm -f "$f"
@@ -69,7 +78,8 @@ ref = {r["type_label"]: r for r in rows if r["runtime_label"] == "llama.cpp"}
 # the llama.cpp type each of ours is compared with
 against = {"q8_g32": "Q8_0", "fp8_pc": "Q8_0", "q4_g32": "Q4_0", "q4_g128": "Q4_0", "q4z_g32": "Q4_0",
            "q4z_g128": "Q4_0", "seq2_pc": "TQ2_0", "seq2_g128": "TQ2_0", "tern2_pc": "TQ2_0",
-           "tern2_g128": "TQ2_0", "tern167_pc": "TQ2_0", "sherry125_pc": "TQ2_0", "sherry125_g128": "TQ2_0"}
+           "tern2_g128": "TQ2_0", "tern167_pc": "TQ2_0", "sherry125_pc": "TQ2_0", "sherry125_g128": "TQ2_0",
+           "STQ1_0": "TQ2_0"}
 def size(r):
     b = r.get("weight_bytes")
     return f"{b / 2**20:.0f} MiB" if b else "-"

@@ -53,7 +53,9 @@ const Register reg({"export", "Export a model to another runtime's format (GGUF 
                       g->add_option("--out,-o", o->out, "Output .gguf file")->required();
                       g->add_option("--type", o->type,
                                     "Weight type of the 2-D matrices (norms and biases stay F32); rows that do not "
-                                    "fit the block size fall back to Q4_0 / Q8_0 / F16")
+                                    "fit the block size fall back to Q4_0 / Q8_0 / F16. STQ1_0 (Sherry 1.25-bit) is "
+                                    "EXPERIMENTAL: ggml type id 43 from llama.cpp pull request #22836, which upstream "
+                                    "llama.cpp does not load; our runtime does")
                           ->check(CLI::IsMember(gguf_export_type_names(), CLI::ignore_case))
                           ->capture_default_str();
                       g->add_flag("--pure", o->pure,

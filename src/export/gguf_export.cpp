@@ -34,6 +34,7 @@ GGMLType fallback_type(GGMLType t) {
   switch (t) {
     case GGMLType::TQ1_0:
     case GGMLType::TQ2_0:
+    case GGMLType::STQ1_0:
     case GGMLType::Q2_K: return GGMLType::Q4_0;
     case GGMLType::Q4_K:
     case GGMLType::Q6_K: return GGMLType::Q8_0;
@@ -88,7 +89,8 @@ GGMLType choose_type(const std::string& name, int64_t row, const GGUFExportOptio
     const bool is_output = name == "output.weight" || (tied && name == "token_embd.weight");
     if (is_output) {
       t = !fits(req, row) || req == GGMLType::Q8_0 ? GGMLType::Q8_0 : GGMLType::Q6_K;
-    } else if (name == "token_embd.weight" && (req == GGMLType::TQ1_0 || req == GGMLType::TQ2_0)) {
+    } else if (name == "token_embd.weight" &&
+               (req == GGMLType::TQ1_0 || req == GGMLType::TQ2_0 || req == GGMLType::STQ1_0)) {
       t = GGMLType::Q4_K;
     }
   }
@@ -231,6 +233,7 @@ uint32_t gguf_file_type(GGMLType t) {
     case GGMLType::BF16: return 32;
     case GGMLType::TQ1_0: return 36;
     case GGMLType::TQ2_0: return 37;
+    case GGMLType::STQ1_0: return 1024;  // LLAMA_FTYPE_GUESSED: upstream has no ftype for it
     default: break;
   }
   std::string names;
@@ -239,7 +242,7 @@ uint32_t gguf_file_type(GGMLType t) {
 }
 
 std::vector<std::string> gguf_export_type_names() {
-  return {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q2_K", "TQ1_0", "TQ2_0"};
+  return {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q2_K", "TQ1_0", "TQ2_0", "STQ1_0"};
 }
 
 torch::Tensor permute_half_to_interleaved(const torch::Tensor& w, int64_t n_heads) {

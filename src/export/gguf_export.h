@@ -10,10 +10,10 @@
 //   quantized T: every 2-D weight in T, except
 //     - output.weight (token_embd.weight when tied): Q6_K, or Q8_0 when T is Q8_0 or the rows do not
 //       fit T's block;
-//     - token_embd.weight (untied) for TQ1_0 / TQ2_0: Q4_K;
+//     - token_embd.weight (untied) for TQ1_0 / TQ2_0 / STQ1_0: Q4_K;
 //   (`pure` turns both exceptions off.)
 //   A matrix whose row length is not a multiple of the chosen type's block falls back:
-//     TQ1_0, TQ2_0, Q2_K -> Q4_0; Q4_K, Q6_K -> Q8_0 (llama.cpp would use Q5_0 for Q4_K; we do not
+//     TQ1_0, TQ2_0, STQ1_0, Q2_K -> Q4_0; Q4_K, Q6_K -> Q8_0 (llama.cpp would use Q5_0 for Q4_K; we do not
 //     write Q5_0); then F16 when that does not fit either. Every fallback is reported.
 #pragma once
 #include <cstdint>

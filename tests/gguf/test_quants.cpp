@@ -132,6 +132,7 @@ TEST(GGMLTypes, TraitsTable) {
       {GGMLType::I32, 26, "i32", 1, 4, false},      {GGMLType::F64, 28, "f64", 1, 8, false},
       {GGMLType::BF16, 30, "bf16", 1, 2, true},     {GGMLType::TQ1_0, 34, "tq1_0", 256, 54, true},
       {GGMLType::TQ2_0, 35, "tq2_0", 256, 66, true}, {GGMLType::MXFP4, 39, "mxfp4", 32, 17, false},
+      {GGMLType::STQ1_0, 43, "stq1_0", 256, 42, true},
   };
   for (const auto& w : want) {
     const TypeTraits* tr = find_type(w.id);
@@ -146,7 +147,7 @@ TEST(GGMLTypes, TraitsTable) {
     }
     EXPECT_EQ(type_from_name(w.name), w.t);
   }
-  for (uint32_t removed : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 43u, 1000u})
+  for (uint32_t removed : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 44u, 1000u})
     EXPECT_EQ(find_type(removed), nullptr) << removed;
   // ids are unique
   auto types = all_types();
@@ -366,6 +367,68 @@ TEST(Quants, TernaryExactOnTernaryInput) {
   }
 }
 
+// STQ1_0's decode table as printed in llama.cpp PR #22836 (ggml-common.h): the 2-bit lane codes
+// (-1 -> 0, 0 -> 1, +1 -> 2) packed lane 3 high .. lane 0 low, for code (sign << 4) | slot.
+TEST(Quants, Stq1_0CodebookMatchesThePullRequest) {
+  const uint8_t want[32] = {0xA9, 0x89, 0x29, 0x09, 0xA6, 0x86, 0x26, 0x06, 0x9A, 0x92, 0x1A,
+                            0x12, 0x6A, 0x62, 0x4A, 0x42, 0x01, 0x21, 0x81, 0xA1, 0x04, 0x24,
+                            0x84, 0xA4, 0x10, 0x18, 0x90, 0x98, 0x40, 0x48, 0x60, 0x68};
+  for (int code = 0; code < 32; ++code) {
+    int u[4];
+    stq1_0_lanes(code, u);
+    int q = 0;
+    for (int p = 0; p < 4; ++p) q |= (u[p] + 1) << (2 * p);
+    EXPECT_EQ(q, want[code]) << "code " << code;
+  }
+}
+
+// Two groups worked by hand; the other 62 groups are zero (their zero lane is lane 0, the rest +1
+// since +0.0 counts as positive, times d).
+TEST(Quants, Stq1_0HandComputed) {
+  std::vector<float> x(256, 0.0f);
+  const float g0[4] = {0.1f, -0.5f, 0.7f, -0.2f};  // zero lane 0; lanes 1-3 -,+,-: sign 1, tail 01
+  const float g1[4] = {2.0f, 0.0f, -1.0f, 1.0f};   // zero lane 1; lanes 0,2,3 +,-,+: sign 0, tail 01
+  std::copy(g0, g0 + 4, x.begin());
+  std::copy(g1, g1 + 4, x.begin() + 4);
+  const auto q = quantize(GGMLType::STQ1_0, x.data(), 256);
+  ASSERT_EQ(q.size(), 42u);
+  EXPECT_EQ(q[0], 0x51);       // group 0 slot 1 (low nibble), group 1 slot (1 << 2) | 1 = 5 (high)
+  EXPECT_EQ(q[32], 0x01);      // sign bits of groups 0..7: only group 0 flipped
+  EXPECT_EQ(q[40] | (q[41] << 8), as::kernels::f32_to_f16(2.0f));
+  std::vector<float> y(256);
+  dequantize(GGMLType::STQ1_0, q.data(), y.data(), 256);
+  const float want[8] = {0, -2, 2, -2, 2, 0, -2, 2};
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(y[size_t(i)], want[i]) << i;
+  for (int g = 2; g < 64; ++g) {
+    EXPECT_EQ(y[size_t(4 * g)], 0.0f);
+    EXPECT_EQ(y[size_t(4 * g + 1)], 2.0f);
+  }
+  // Ties keep the first smallest lane.
+  const float tie[4] = {0.3f, -0.3f, 0.3f, 0.3f};
+  std::copy(tie, tie + 4, x.begin());
+  const auto q2 = quantize(GGMLType::STQ1_0, x.data(), 256);
+  EXPECT_EQ(q2[0] & 15, 3);  // zero lane 0; lanes 1-3 -,+,+: sign 1, lanes 2 and 3 differ from lane 1
+  EXPECT_EQ(q2[32] & 1, 1);
+}
+
+// 3:4 sparse ternary input with one magnitude per 256 weights (what a Sherry model with per-channel
+// scales holds) round-trips exactly.
+TEST(Quants, Stq1_0ExactOnSparseTernaryInput) {
+  Lcg g{7};
+  std::vector<float> x(1024);
+  for (int64_t b = 0; b < 4; ++b) {
+    const float d = 0.25f * float(b + 1);
+    for (int grp = 0; grp < 64; ++grp) {
+      const int zero = int(g.uni() * 4) % 4;
+      for (int p = 0; p < 4; ++p)
+        x[size_t(b * 256 + 4 * grp + p)] = p == zero ? 0.0f : (g.uni() < 0.5 ? -d : d);
+    }
+  }
+  std::vector<float> y(x.size());
+  dequantize(GGMLType::STQ1_0, quantize(GGMLType::STQ1_0, x.data(), 1024).data(), y.data(), 1024);
+  EXPECT_EQ(x, y);
+}
+
 TEST(Quants, Q8_0IsIdempotent) {
   const auto x = make_input(1);
   const auto q = quantize(GGMLType::Q8_0, x.data(), kN);
@@ -377,7 +440,7 @@ TEST(Quants, Q8_0IsIdempotent) {
 TEST(Quants, UnalignedBuffers) {
   const auto x = make_input(0);
   for (GGMLType t : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q2_K, GGMLType::Q4_K, GGMLType::Q6_K,
-                     GGMLType::TQ1_0, GGMLType::TQ2_0, GGMLType::F16, GGMLType::BF16}) {
+                     GGMLType::TQ1_0, GGMLType::TQ2_0, GGMLType::STQ1_0, GGMLType::F16, GGMLType::BF16}) {
     const auto want = quantize(t, x.data(), 1024);
     std::vector<uint8_t> buf(want.size() + 1);
     quantize(t, x.data(), buf.data() + 1, 1024);

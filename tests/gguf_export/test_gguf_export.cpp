@@ -269,6 +269,7 @@ TEST(GGUFExport, OutputAndEmbeddingTypesFollowLlamaQuantize) {
       {GGMLType::TQ1_0, false, GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::TQ1_0},
       {GGMLType::TQ2_0, false, GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::TQ2_0},
       {GGMLType::TQ2_0, true, GGMLType::TQ2_0, GGMLType::TQ2_0, GGMLType::TQ2_0},
+      {GGMLType::STQ1_0, false, GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::STQ1_0},
       {GGMLType::BF16, false, GGMLType::BF16, GGMLType::BF16, GGMLType::BF16},
   };
   for (const auto& c : cases) {

@@ -403,6 +403,81 @@ TEST(LeanGguf, TernaryGgufRepackIsExact) {
   }
 }
 
+// The loader repacks STQ1_0 (3:4 sparse ternary, one scale per 256 weights) into sherry125_g128 and
+// calls that exact: check it on random STQ1_0 rows.
+TEST(LeanGguf, Stq1_0RepackIsExact) {
+  const int64_t N = 4, K = 512;
+  std::vector<float> w(size_t(N * K));
+  uint64_t s = 5;
+  auto rnd = [&] { return (s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
+  for (auto& v : w) v = float(int64_t(rnd() % 2001) - 1000) * 1e-3f;
+  const auto bytes = gguf::quantize(gguf::GGMLType::STQ1_0, w.data(), N * K);
+  std::vector<float> deq(w.size()), back(w.size());
+  gguf::dequantize(gguf::GGMLType::STQ1_0, bytes.data(), deq.data(), N * K);
+  std::vector<uint8_t> p(packed::packed_bytes(packed::QuantType::SHERRY125_G128, N, K));
+  packed::quantize_rows(packed::QuantType::SHERRY125_G128, deq.data(), N, K, p.data());
+  packed::dequantize_rows(packed::QuantType::SHERRY125_G128, p.data(), N, K, back.data());
+  EXPECT_EQ(back, deq);
+}
+
+// A one-layer llama (hidden 256, ffn 512) written as STQ1_0: every linear and the output load as
+// sherry125_g128 in the rows32 layout, and the logits equal (up to int8 activations) those of the
+// same weights written as F32 after STQ1_0 dequantization.
+TEST(LeanGguf, Stq1_0FileRunsAsSherry) {
+  const int64_t D = 256, F = 512, V = 512, H = 4;
+  uint64_t s = 11;
+  auto rnd = [&] { return float(int64_t((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33) % 2001 - 1000) * 1e-3f; };
+  auto write = [&](const std::string& path, bool stq) {
+    s = 11;
+    gguf::GGUFWriter w;
+    w.add_kv("general.architecture", std::string("llama"));
+    auto mat = [&](const std::string& n, int64_t rows, int64_t cols, float scale) {
+      std::vector<float> m(size_t(rows * cols));
+      for (auto& v : m) v = rnd() * scale;
+      if (!stq) {  // the values an STQ1_0 file holds
+        const auto q = gguf::quantize(gguf::GGMLType::STQ1_0, m.data(), rows * cols);
+        gguf::dequantize(gguf::GGMLType::STQ1_0, q.data(), m.data(), rows * cols);
+      }
+      w.add_tensor_from_f32(n, stq ? gguf::GGMLType::STQ1_0 : gguf::GGMLType::F32, {cols, rows}, m.data());
+    };
+    std::vector<float> ones(size_t(D), 1.0f), emb(size_t(V * D));
+    for (auto& v : emb) v = rnd();
+    w.add_tensor_from_f32("token_embd.weight", gguf::GGMLType::F32, {D, V}, emb.data());
+    w.add_tensor_from_f32("blk.0.attn_norm.weight", gguf::GGMLType::F32, {D}, ones.data());
+    w.add_tensor_from_f32("blk.0.ffn_norm.weight", gguf::GGMLType::F32, {D}, ones.data());
+    for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_output"}) mat(std::string("blk.0.") + n + ".weight", D, D, 0.06f);
+    mat("blk.0.ffn_gate.weight", F, D, 0.06f);
+    mat("blk.0.ffn_up.weight", F, D, 0.06f);
+    mat("blk.0.ffn_down.weight", D, F, 0.04f);
+    w.add_tensor_from_f32("output_norm.weight", gguf::GGMLType::F32, {D}, ones.data());
+    mat("output.weight", V, D, 0.06f);
+    w.write(path);
+  };
+  const std::string a = hf_dir() + "_stq1_0.gguf", b = hf_dir() + "_stq1_0_f32.gguf";
+  write(a, true);
+  write(b, false);
+  const auto cfg = lean::parse_config(nlohmann::json{{"architectures", {"LlamaForCausalLM"}}, {"hidden_size", D},
+                                                     {"intermediate_size", F}, {"num_hidden_layers", 1},
+                                                     {"num_attention_heads", H}, {"num_key_value_heads", H},
+                                                     {"vocab_size", V}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
+                                                     {"max_position_embeddings", 256}},
+                                      "stq1_0 test");
+  lean::LeanModel ms(std::make_shared<const gguf::GGUFFile>(a), cfg, true, 64);
+  lean::LeanModel mf(std::make_shared<const gguf::GGUFFile>(b), cfg, true, 64, kernels::KvType::F32);
+  EXPECT_EQ(ms.interleaved_linears(), 8);  // 7 layer linears + output
+  EXPECT_EQ(ms.packed_type(), "gguf:stq1_0");
+  EXPECT_TRUE(ms.load_notes().empty());
+  const std::vector<int32_t> ids{1, 7, 300, 42, 5, 511};
+  const float* ls = ms.forward(ids.data(), int64_t(ids.size()), true);
+  std::vector<float> ks(ls, ls + ids.size() * V);
+  const float* lf = mf.forward(ids.data(), int64_t(ids.size()), true);
+  float md = 0, mx = 0;
+  for (size_t i = 0; i < ks.size(); ++i) md = std::max(md, std::fabs(ks[i] - lf[i])), mx = std::max(mx, std::fabs(lf[i]));
+  std::printf("stq1_0 vs f32 of the same values: max |diff| %g of max |logit| %g\n", md, mx);
+  EXPECT_GT(mx, 0.1f);
+  EXPECT_LT(md, 0.03f * mx);  // int8 activations (and the fp16 KV cache) against fp32
+}
+
 // A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
 // q8_g32 (listed per linear) and down_proj (K = 172, not a multiple of 32) stays F32; the runtime
 // runs the mix.

@@ -120,6 +120,8 @@ const TypeTraits kTypes[] = {
     {T::NVFP4, "nvfp4", 64, 36, nullptr, nullptr},
     {T::Q1_0, "q1_0", 128, 18, nullptr, nullptr},
     {T::Q2_0, "q2_0", 64, 18, nullptr, nullptr},
+    {T::STQ1_0, "stq1_0", K, 42, quantize_blocks<BlockSTQ1_0, kQK_K, quantize_row_stq1_0_ref>,
+     dequantize_blocks<BlockSTQ1_0, kQK_K, dequantize_row_stq1_0>},
 };
 
 std::string ctx_prefix(const std::string& context) { return context.empty() ? "" : context + ": "; }

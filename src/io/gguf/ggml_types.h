@@ -15,6 +15,10 @@ enum class GGMLType : uint32_t {
   IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
   I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
   TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39, NVFP4 = 40, Q1_0 = 41, Q2_0 = 42,
+  // EXPERIMENTAL, not in upstream ggml: Sherry's 1.25-bit packing from llama.cpp pull request #22836
+  // (quants.h). The released Hy-MT 1.25-bit GGUFs tag it 42, which upstream has since given to Q2_0;
+  // later revisions of the pull request use 43, as we do. Only builds of that branch load it.
+  STQ1_0 = 43,
 };
 
 // Quantizes / dequantizes n elements (a multiple of block_size). Blocks need no alignment.

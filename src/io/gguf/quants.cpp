@@ -570,4 +570,61 @@ void dequantize_row_tq2_0(const BlockTQ2_0* x, float* y, int64_t k) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// STQ1_0 (experimental, llama.cpp PR #22836)
+
+void stq1_0_lanes(int code, int* u) {
+  const int slot = code & 15, zero = slot >> 2, flip = (code >> 4) & 1;
+  int nz = 0;
+  for (int p = 0; p < 4; ++p) {
+    if (p == zero) {
+      u[p] = 0;
+      continue;
+    }
+    int v = nz == 0 ? 1 : (((slot >> (nz - 1)) & 1) ? -1 : 1);
+    u[p] = flip ? -v : v;
+    ++nz;
+  }
+}
+
+void quantize_row_stq1_0_ref(const float* x, BlockSTQ1_0* y, int64_t k) {
+  const int64_t nb = k / kQK_K;
+  for (int64_t i = 0; i < nb; ++i, x += kQK_K) {
+    float amax = 0.0f;
+    for (int j = 0; j < kQK_K; ++j) amax = gmax(amax, std::fabs(x[j]));
+    y[i].d = f32_to_f16(amax);
+    std::memset(y[i].qs, 0, sizeof(y[i].qs));
+    std::memset(y[i].sign, 0, sizeof(y[i].sign));
+    for (int g = 0; g < kQK_K / 4; ++g) {
+      const float* q = x + 4 * g;
+      int zero = 0;
+      for (int p = 1; p < 4; ++p)
+        if (std::fabs(q[p]) < std::fabs(q[zero])) zero = p;
+      int slot = zero << 2, flip = 0, nz = 0, first = 1;
+      for (int p = 0; p < 4; ++p) {
+        if (p == zero) continue;
+        const int s = q[p] < 0.0f ? -1 : 1;
+        if (nz == 0) first = s, flip = s < 0;
+        else if (s != first) slot |= 1 << (nz - 1);
+        ++nz;
+      }
+      y[i].qs[g >> 1] = static_cast<uint8_t>(y[i].qs[g >> 1] | (slot << (4 * (g & 1))));
+      y[i].sign[g >> 3] = static_cast<uint8_t>(y[i].sign[g >> 3] | (flip << (g & 7)));
+    }
+  }
+}
+
+void dequantize_row_stq1_0(const BlockSTQ1_0* x, float* y, int64_t k) {
+  const int64_t nb = k / kQK_K;
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(x[i].d);
+    for (int g = 0; g < kQK_K / 4; ++g) {
+      const int slot = (x[i].qs[g >> 1] >> (4 * (g & 1))) & 15, flip = (x[i].sign[g >> 3] >> (g & 7)) & 1;
+      int u[4];
+      stq1_0_lanes((flip << 4) | slot, u);
+      for (int p = 0; p < 4; ++p) *y++ = static_cast<float>(u[p]) * d;
+    }
+  }
+}
+
 }  // namespace as::gguf

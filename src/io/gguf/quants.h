@@ -9,6 +9,7 @@
 //   Q6_K 256 elems /210 B : ql[128], qh[64], scales[16] (int8), d
 //   TQ1_0 256 elems / 54 B: qs[48] (5 trits/byte, base 3), qh[4] (4 trits/byte), d
 //   TQ2_0 256 elems / 66 B: qs[64] (2-bit codes 0,1,2 -> -1,0,+1), d
+//   STQ1_0 256 elems / 42 B: qs[32] (4-bit slots), sign[8], d   (experimental; see below)
 //
 // Rounding follows ggml exactly: nearest_int() (round half to even via the 1.5*2^23 trick) in the
 // K-quants, roundf/lroundf (half away from zero) in Q8_0 and TQ*, truncation after +8.5 in Q4_0,
@@ -74,6 +75,21 @@ struct BlockTQ2_0 {
 };
 static_assert(sizeof(BlockTQ2_0) == 66, "TQ2_0 block must be 66 bytes");
 
+// STQ1_0 (llama.cpp pull request #22836, not merged; EXPERIMENTAL): 3:4 sparse ternary, the GGUF
+// packing of AngelSlim's 1.25-bit Sherry models. 64 groups of 4 consecutive weights (group g = weights
+// 4g..4g+3 of the block); in each group one lane is 0 and three are +-d. Code per group: 4-bit slot
+// = (zero_lane << 2) | tail (the pattern normalized so its first non-zero lane is +1; tail bit 0 / 1
+// = the 2nd / 3rd non-zero lane is -1) in qs[g / 2] (low nibble for even g, high for odd g), and a
+// sign bit (the first non-zero lane is really -1: all three flipped) at sign[g / 8] bit g % 8.
+// d = fp16(max |x| of the block). The quantizer zeroes the smallest |x| of each group (the first
+// on ties) and keeps the sign of the others (x < 0 -> -1, else +1).
+struct BlockSTQ1_0 {
+  uint8_t qs[kQK_K / 8];
+  uint8_t sign[kQK_K / 32];
+  uint16_t d;
+};
+static_assert(sizeof(BlockSTQ1_0) == 42, "STQ1_0 block must be 42 bytes");
+
 // ggml's rounding helpers.
 // Round to nearest, ties to even, for |f| <= 4194303 (adds 1.5*2^23 and reads the mantissa).
 int nearest_int(float f);
@@ -101,5 +117,9 @@ void quantize_row_tq1_0_ref(const float* x, BlockTQ1_0* y, int64_t k);
 void dequantize_row_tq1_0(const BlockTQ1_0* x, float* y, int64_t k);
 void quantize_row_tq2_0_ref(const float* x, BlockTQ2_0* y, int64_t k);
 void dequantize_row_tq2_0(const BlockTQ2_0* x, float* y, int64_t k);
+void quantize_row_stq1_0_ref(const float* x, BlockSTQ1_0* y, int64_t k);
+void dequantize_row_stq1_0(const BlockSTQ1_0* x, float* y, int64_t k);
+// The four lanes (-1, 0, +1) of STQ1_0 code (sign << 4) | slot.
+void stq1_0_lanes(int code, int* u);
 
 }  // namespace as::gguf

@@ -6,6 +6,8 @@
 //   F32                 used in place
 //   TQ2_0, TQ1_0        repacked once to tern2_g128 (exact: the values are {-d, 0, d} per block and
 //                       tern2's rule returns ternary rows exactly)
+//   STQ1_0              (experimental) repacked once to sherry125_g128 (exact for the same reason:
+//                       3:4 sparse {-d, 0, d}), then moved to the rows32 layout
 //   F16, BF16           converted once to fp32 (exact)
 //   other types with a dequantizer (Q2_K, Q4_K, Q6_K, ...): dequantized and re-quantized to q8_g32
 //                       once (not exact: adds q8's rounding, at most |w|max/254 per 32 weights, on
@@ -75,6 +77,9 @@ struct GgufLoader {
       L.data = t.data, L.bytes = t.nbytes;
     } else if ((t.type == GGMLType::TQ2_0 || t.type == GGMLType::TQ1_0) && K % 128 == 0) {
       repack(packed::QuantType::TERN2_G128);
+    } else if (t.type == GGMLType::STQ1_0 && K % 128 == 0) {
+      repack(packed::QuantType::SHERRY125_G128);
+      L.use_interleaved();
     } else if (t.type != GGMLType::F32 && t.type != GGMLType::F16 && t.type != GGMLType::BF16 && K % 32 == 0) {
       repack(packed::QuantType::Q8_G32);
       W.notes.push_back(name + ": " + gguf::type_name(t.type) + " re-quantized to q8_g32 (lossy)");
