@@ -478,6 +478,72 @@ TEST(LeanGguf, Stq1_0FileRunsAsSherry) {
   EXPECT_LT(md, 0.03f * mx);  // int8 activations (and the fp16 KV cache) against fp32
 }
 
+// A random one-layer llama, hidden 256 / ffn 512 (every K a multiple of 256), as an HF directory.
+std::string wide_hf_dir() {
+  static std::string dir = [] {
+    const std::string d = hf_dir() + "_wide";
+    const int64_t D = 256, F = 512, V = 512;
+    uint64_t s = 3;
+    auto rnd = [&](float scale) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      return float(int64_t(s >> 33) % 2001 - 1000) * 1e-3f * scale;
+    };
+    SafetensorsWriter w;
+    auto mat = [&](const std::string& n, int64_t r, int64_t c, float scale) {
+      std::vector<float> m(size_t(r * c));
+      for (auto& v : m) v = rnd(scale);
+      w.add(n, DType::F32, {r, c}, m.data());
+    };
+    std::vector<float> ones(size_t(D), 1.0f);
+    mat("model.embed_tokens.weight", V, D, 1.0f);
+    w.add("model.layers.0.input_layernorm.weight", DType::F32, {D}, ones.data());
+    w.add("model.layers.0.post_attention_layernorm.weight", DType::F32, {D}, ones.data());
+    for (const char* n : {"q_proj", "k_proj", "v_proj", "o_proj"}) mat(std::string("model.layers.0.self_attn.") + n + ".weight", D, D, 0.1f);
+    mat("model.layers.0.mlp.gate_proj.weight", F, D, 0.1f);
+    mat("model.layers.0.mlp.up_proj.weight", F, D, 0.1f);
+    mat("model.layers.0.mlp.down_proj.weight", D, F, 0.07f);
+    w.add("model.norm.weight", DType::F32, {D}, ones.data());
+    mat("lm_head.weight", V, D, 0.1f);
+    fs::create_directories(d);
+    w.write(d + "/model.safetensors");
+    nlohmann::json cfg{{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", D},
+                       {"intermediate_size", F}, {"num_hidden_layers", 1}, {"num_attention_heads", 4},
+                       {"num_key_value_heads", 4}, {"vocab_size", V}, {"max_position_embeddings", 256},
+                       {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
+                       {"bos_token_id", 1}, {"eos_token_id", 2}};
+    write_file_atomic(d + "/config.json", cfg.dump(2));
+    return d;
+  }();
+  return dir;
+}
+
+// tern167_pc: on CPUs with AVX-512 VBMI every linear moves to the digit layout (packed.h) and
+// computes what the row layout computes (same int8 activations and integer sums); elsewhere
+// nothing moves and the two opens are the same model.
+TEST(Lean, Tern167DigitLayoutMatchesTheRowLayout) {
+  const std::string out = wide_hf_dir() + "_tern167_pc";
+  if (!fs::exists(out + "/config.json")) lean::pack_model(wide_hf_dir(), out, {"tern167_pc", "q8_g32"});
+  const int64_t want = packed::interleave_rows(packed::QuantType::TERN167_PC) == 1 ? 7 : 0;
+  std::printf("tern167 digit layout %s here\n", want ? "used" : "not used (no AVX-512 VBMI)");
+  auto open = [&] { return std::make_unique<lean::LeanModel>(out, 64); };
+  auto a = open();
+  auto b = open_with_off("ANGELSLIM_INTERLEAVE", open);
+  EXPECT_EQ(a->interleaved_linears(), want);
+  EXPECT_EQ(b->interleaved_linears(), 0);
+  const std::vector<int32_t> ids{1, 9, 300, 42, 77, 5, 6, 7, 8};
+  for (int64_t M : {int64_t(1), int64_t(5), int64_t(9)}) {  // GEMV, small-M GEMV loop, tiled GEMM
+    a->reset();
+    b->reset();
+    const float* la = a->forward(ids.data(), M, true);
+    std::vector<float> ka(la, la + M * 512);
+    const float* lb = b->forward(ids.data(), M, true);
+    float md = 0, mx = 0;
+    for (size_t i = 0; i < ka.size(); ++i) md = std::max(md, std::fabs(ka[i] - lb[i])), mx = std::max(mx, std::fabs(lb[i]));
+    EXPECT_GT(mx, 0.1f);
+    EXPECT_LT(md, 1e-5f * mx) << "M=" << M;
+  }
+}
+
 // A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
 // q8_g32 (listed per linear) and down_proj (K = 172, not a multiple of 32) stays F32; the runtime
 // runs the mix.

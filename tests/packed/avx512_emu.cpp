@@ -31,6 +31,17 @@ static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a) {
 #define _mm512_cvtepi32_ps emu_mm512_cvtepi32_ps
 #endif
 
+// Masked byte load (missing from SIMDe): lanes outside k read as zero, and are not read at all.
+#ifndef _mm512_maskz_loadu_epi8
+static inline simde__m512i emu_mm512_maskz_loadu_epi8(simde__mmask64 k, const void* p) {
+  uint8_t b[64] = {};
+  for (int i = 0; i < 64; ++i)
+    if ((k >> i) & 1) b[i] = static_cast<const uint8_t*>(p)[i];
+  return simde_mm512_loadu_si512(b);
+}
+#define _mm512_maskz_loadu_epi8 emu_mm512_maskz_loadu_epi8
+#endif
+
 #include "kernels/packed/formats.h"
 #include "kernels/packed/internal.h"
 
@@ -38,6 +49,7 @@ static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a) {
 #define AS_SIMD_FN
 #define AS_SIMD_VNNI 1
 #define AS_SIMD_ZMM 1
+#define AS_SIMD_VBMI 1
 #include "kernels/packed/simd_kernels.inc"
 
 namespace as::packed::test {
@@ -45,6 +57,7 @@ bool emu512_available() { return true; }
 IsaKernels emu512_kernels(QuantType t) { return detail::emu512::kernels_for(t); }
 GemmFn emu512_rows8(QuantType t) { return detail::emu512::rows8_for(t); }
 GemmFn emu512_rows32(QuantType t) { return detail::emu512::rows32_for(t); }
+GemmFn emu512_t167d(QuantType t) { return detail::emu512::t167d_for(t); }
 }  // namespace as::packed::test
 
 #else
@@ -54,6 +67,7 @@ bool emu512_available() { return false; }
 IsaKernels emu512_kernels(QuantType) { return {}; }
 GemmFn emu512_rows8(QuantType) { return nullptr; }
 GemmFn emu512_rows32(QuantType) { return nullptr; }
+GemmFn emu512_t167d(QuantType) { return nullptr; }
 }  // namespace as::packed::test
 
 #endif

@@ -8,4 +8,5 @@ bool emu512_available();  // false when SIMDe was not found at build time
 IsaKernels emu512_kernels(QuantType t);
 GemmFn emu512_rows8(QuantType t);   // nullptr when unavailable
 GemmFn emu512_rows32(QuantType t);  // nullptr when unavailable
+GemmFn emu512_t167d(QuantType t);   // tern167 digit layout (VBMI); nullptr when unavailable
 }  // namespace as::packed::test

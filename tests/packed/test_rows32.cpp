@@ -22,11 +22,11 @@ std::vector<float> randn_r32(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> d(0.0f, 1.0f);
   std::vector<float> v(n);
-  for (auto &x : v) x = d(rng);
+  for (auto& x : v) x = d(rng);
   return v;
 }
 
-std::vector<uint8_t> pack(QuantType t, const std::vector<float> &w, int64_t N, int64_t K) {
+std::vector<uint8_t> pack(QuantType t, const std::vector<float>& w, int64_t N, int64_t K) {
   std::vector<uint8_t> p(packed_bytes(t, N, K));
   quantize_rows(t, w.data(), N, K, p.data());
   return p;
@@ -62,15 +62,15 @@ TEST(PackedRows32, DocumentedLayout) {
     std::vector<uint8_t> r32(rows.size());
     to_rows32(t, rows.data(), N, K, r32.data());
     for (int64_t n = 0; n < N; ++n) {
-      const uint8_t *row = rows.data() + n * rb;
-      const uint8_t *grp = r32.data() + (n / 32) * (head + nb * blk);
+      const uint8_t* row = rows.data() + n * rb;
+      const uint8_t* grp = r32.data() + (n / 32) * (head + nb * blk);
       const int64_t r = n % 32;
       if (pc) {
         for (int i = 0; i < 4; ++i) ASSERT_EQ(grp[4 * r + i], row[i]) << "row scale, n=" << n;
       }
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t *src = row + (pc ? 4 + b * 20 : b * 22);
-        const uint8_t *gb = grp + head + b * blk;
+        const uint8_t* src = row + (pc ? 4 + b * 20 : b * 22);
+        const uint8_t* gb = grp + head + b * blk;
         if (!pc) {
           ASSERT_EQ(gb[2 * r], src[0]) << "fp16 scale, n=" << n;
           ASSERT_EQ(gb[2 * r + 1], src[1]);
@@ -85,7 +85,7 @@ TEST(PackedRows32, DocumentedLayout) {
   }
 }
 
-void expect_close(const std::vector<float> &got, const std::vector<float> &want, const std::string &what) {
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size());
   float scale = 0.0f;
   for (float v : want) scale = std::max(scale, std::fabs(v));
@@ -94,8 +94,8 @@ void expect_close(const std::vector<float> &got, const std::vector<float> &want,
 
 // gemm_interleaved on every ISA (and the emulated AVX-512 build) against the
 // scalar kernel on the row layout.
-void check_all_isas(QuantType t, const std::vector<uint8_t> &rows, int64_t N, int64_t K, const std::vector<float> &X,
-                    int64_t M, const std::string &what) {
+void check_all_isas(QuantType t, const std::vector<uint8_t>& rows, int64_t N, int64_t K, const std::vector<float>& X,
+                    int64_t M, const std::string& what) {
   std::vector<uint8_t> r32(rows.size());
   to_rows32(t, rows.data(), N, K, r32.data());
   std::vector<float> want(size_t(M * N)), got(size_t(M * N));
@@ -162,7 +162,7 @@ TEST(PackedRows32, BadShapesAndTypesAreNamed) {
   try {
     to_rows32(QuantType::SHERRY125_PC, buf.data(), 40, 128, buf.data() + 8192);
     FAIL() << "N % 32 != 0 accepted";
-  } catch (const as::Error &e) {
+  } catch (const as::Error& e) {
     EXPECT_NE(std::string(e.what()).find("N % 32 == 0"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("N=40"), std::string::npos) << e.what();
   }
@@ -171,7 +171,7 @@ TEST(PackedRows32, BadShapesAndTypesAreNamed) {
   try {
     from_rows32(QuantType::TERN2_PC, buf.data(), 32, 128, buf.data() + 8192);
     FAIL() << "unsupported type accepted";
-  } catch (const as::Error &e) {
+  } catch (const as::Error& e) {
     EXPECT_NE(std::string(e.what()).find("tern2_pc"), std::string::npos) << e.what();
   }
   EXPECT_THROW(to_interleaved(QuantType::TERN2_PC, buf.data(), 32, 128, buf.data() + 8192), as::Error);

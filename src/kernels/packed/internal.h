@@ -111,6 +111,10 @@ IsaKernels avx512_kernels(QuantType t);
 // rows8 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows8(QuantType t);
 GemmFn avx512_rows8(QuantType t);
+// AVX-512 VBMI (byte permutes with 64- and 128-entry tables) on top of Isa::Avx512.
+bool cpu_has_vbmi();
+// tern167_pc GEMM on its digit layout (packed.h), AVX-512 VBMI; nullptr when not compiled in.
+GemmFn avx512vbmi_t167d(QuantType t);
 // rows32 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows32(QuantType t);
 GemmFn avx512_rows32(QuantType t);

@@ -22,7 +22,7 @@ namespace {
 
 // ---- ISA detection (cpuid + the OS's saved register state) ----
 struct CpuFeatures {
-  bool avx2 = false, avx512 = false;
+  bool avx2 = false, avx512 = false, vbmi = false;
 };
 
 CpuFeatures detect() {
@@ -42,6 +42,7 @@ CpuFeatures detect() {
   const bool vnni = c & (1u << 11);
   f.avx2 = os_avx && avx2 && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && avx512f && avx512bw && avx512vl && vnni;
+  f.vbmi = f.avx512 && (c & (1u << 1));  // AVX512_VBMI (vpermb / vpermi2b)
 #endif
   return f;
 }
@@ -126,6 +127,8 @@ void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, f
     for (int64_t n = n0; n < n1; ++n) tr.dequantize_row(packed + n * rb, K, out + n * K);
   });
 }
+
+bool detail::cpu_has_vbmi() { return cpu().vbmi; }
 
 bool isa_available(Isa isa) {
   switch (isa) {

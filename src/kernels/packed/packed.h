@@ -122,13 +122,24 @@ void gemm_rows8(QuantType t, const uint8_t* rows8, int64_t N, int64_t K, const f
 bool rows32_supported(QuantType t);
 void to_rows32(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out);
 void from_rows32(QuantType t, const uint8_t* rows32, int64_t N, int64_t K, uint8_t* out);
+// Y[M, N] = X[M, K] . W^T with W in the rows32 layout (the scalar ISA converts back).
+void gemm_rows32(QuantType t, const uint8_t* rows32, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
+                 Isa isa = Isa::Best);
 
-// ---- whichever interleaved layout a type has (rows8 for q4_g32/q4_g128, rows32 for sherry125) ----
-int interleave_rows(QuantType t);  // 8, 32, or 0 when the type has no interleaved layout
+// ---- tern167_pc's digit layout ("t167d"), for the AVX-512 VBMI decode GEMV ----
+// The row layout with every base-3 byte holding v = t0*81 + t1*27 + t2*9 + t3*3 + t4 itself instead
+// of its scaled form ceil(v * 256 / 243) (same size; the row scale stays first). The kernel takes t0
+// from two compares and t1..t4 from 81-entry tables of v - 81*t0 (vpermi2b). Used by the runtime
+// only when the CPU has AVX512_VBMI; gemm_interleaved on other ISAs converts back per call.
+
+// ---- whichever decode layout a type has (rows8: q4_g32/q4_g128, rows32: sherry125, t167d) ----
+// Rows per group of the layout: 8, 32, 1 (tern167_pc, a per-row re-encoding, reported only when the
+// best ISA is AVX-512 with VBMI), or 0 when the type has none (or none that pays here).
+int interleave_rows(QuantType t);
 void to_interleaved(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out);
 void from_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint8_t* out);
-// Y[M, N] = X[M, K] . W^T with W in the type's interleaved layout (the scalar ISA converts back and
-// runs the scalar reference).
+// Y[M, N] = X[M, K] . W^T with W in the type's decode layout (where an ISA has no kernel for it, the
+// matrix is converted back and that ISA's row kernel runs).
 void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
                       Isa isa = Isa::Best);
 

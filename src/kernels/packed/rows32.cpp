@@ -38,7 +38,7 @@ R32Geom r32_geom(QuantType t, int64_t K) {
                   "sherry125_g128)");
 }
 
-void check_rows32(QuantType t, const char *what, int64_t N, int64_t K, const void *a, const void *b) {
+void check_rows32(QuantType t, const char* what, int64_t N, int64_t K, const void* a, const void* b) {
   r32_geom(t, K);
   as::check(N >= 32 && N % 32 == 0 && K > 0 && K % 128 == 0,
             std::string("packed ") + what + ": type " + quant_type(t).name +
@@ -58,7 +58,7 @@ inline int64_t r32_byte(int v, int r) {
 // group-block b; its scale to 4r of the group header (pc) or 2r of the
 // group-block (g128).
 template <bool ToRows32>
-void permute_rows32(const R32Geom &g, const uint8_t *src, int64_t N, uint8_t *dst) {
+void permute_rows32(const R32Geom& g, const uint8_t* src, int64_t N, uint8_t* dst) {
   const int64_t rb = g.row_bytes();
   for (int64_t gi = 0; gi < N / 32; ++gi) {
     const int64_t gbase = gi * g.group();
@@ -85,60 +85,38 @@ void permute_rows32(const R32Geom &g, const uint8_t *src, int64_t N, uint8_t *ds
 
 bool rows32_supported(QuantType t) { return t == QuantType::SHERRY125_PC || t == QuantType::SHERRY125_G128; }
 
-void to_rows32(QuantType t, const uint8_t *rows, int64_t N, int64_t K, uint8_t *out) {
+void to_rows32(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out) {
   check_rows32(t, "to_rows32", N, K, rows, out);
   permute_rows32<true>(r32_geom(t, K), rows, N, out);
 }
 
-void from_rows32(QuantType t, const uint8_t *r32, int64_t N, int64_t K, uint8_t *out) {
+void from_rows32(QuantType t, const uint8_t* r32, int64_t N, int64_t K, uint8_t* out) {
   check_rows32(t, "from_rows32", N, K, r32, out);
   permute_rows32<false>(r32_geom(t, K), r32, N, out);
 }
 
 namespace detail {
 
-void decode_rows32_row(QuantType t, const uint8_t *r32, int64_t n, int64_t K, uint8_t *dst, int64_t quad_stride,
-                       float *blk_scale) {
+void decode_rows32_row(QuantType t, const uint8_t* r32, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
+                       float* blk_scale) {
   const R32Geom g = r32_geom(t, K);
   thread_local std::vector<uint8_t> row;
-  uint8_t *p = scratch(row, size_t(g.row_bytes()));
-  const uint8_t *base = r32 + (n / 32) * g.group();
+  uint8_t* p = scratch(row, size_t(g.row_bytes()));
+  const uint8_t* base = r32 + (n / 32) * g.group();
   const int64_t r = n % 32;
   if (g.pc) std::memcpy(p, base + 4 * r, 4);
   for (int64_t b = 0; b < g.nb; ++b) {
-    const uint8_t *gb = base + g.head() + b * g.block();
-    uint8_t *out = p + (g.pc ? 4 + b * 20 : b * 22);
+    const uint8_t* gb = base + g.head() + b * g.block();
+    uint8_t* out = p + (g.pc ? 4 + b * 20 : b * 22);
     if (!g.pc) std::memcpy(out, gb + 2 * r, 2), out += 2, gb += 64;
     for (int v = 0; v < 20; ++v) out[v] = gb[r32_byte(v, int(r))];
   }
   type_impl(t).decode(p, K, dst, quad_stride, blk_scale);
 }
 
-void decode_interleaved_row(QuantType t, const uint8_t *W, int64_t n, int64_t K, uint8_t *dst, int64_t quad_stride,
-                            float *blk_scale) {
-  if (rows32_supported(t))
-    decode_rows32_row(t, W, n, K, dst, quad_stride, blk_scale);
-  else
-    decode_rows8_row(t, W, n, K, dst, quad_stride, blk_scale);
-}
-
 }  // namespace detail
 
-int interleave_rows(QuantType t) { return rows8_supported(t) ? 8 : rows32_supported(t) ? 32 : 0; }
-
-void to_interleaved(QuantType t, const uint8_t *rows, int64_t N, int64_t K, uint8_t *out) {
-  if (rows32_supported(t)) return to_rows32(t, rows, N, K, out);
-  to_rows8(t, rows, N, K, out);  // throws for types with neither layout
-}
-
-void from_interleaved(QuantType t, const uint8_t *il, int64_t N, int64_t K, uint8_t *out) {
-  if (rows32_supported(t)) return from_rows32(t, il, N, K, out);
-  from_rows8(t, il, N, K, out);
-}
-
-void gemm_interleaved(QuantType t, const uint8_t *il, int64_t N, int64_t K, const float *X, int64_t M, float *Y,
-                      Isa isa) {
-  if (!rows32_supported(t)) return gemm_rows8(t, il, N, K, X, M, Y, isa);
+void gemm_rows32(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa) {
   check_rows32(t, "gemm_rows32", N, K, il, Y);
   as::check(X != nullptr && M >= 1, "packed gemm_rows32: needs M >= 1 activation rows");
   const Isa i = resolve_isa(isa);

@@ -1,0 +1,98 @@
+// The decode layouts the lean runtime moves linears into at load, behind one set of entry points:
+// rows8 (q4, rows8.cpp), rows32 (sherry125, rows32.cpp) and tern167's digit layout (here).
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "kernels/packed/internal.h"
+
+namespace as::packed {
+namespace {
+
+// tern167's digit layout: the row layout with every base-3 byte b (the scaled ceil(v * 256 / 243))
+// replaced by v itself, i.e. t0*81 + t1*27 + t2*9 + t3*3 + t4. floor(b * 243 / 256) inverts the
+// scaling for every byte the quantizer writes.
+inline uint8_t t167_digits(uint8_t b) { return uint8_t((unsigned(b) * 243u) >> 8); }
+inline uint8_t t167_scaled(uint8_t v) { return uint8_t((unsigned(v) * 256u + 242u) / 243u); }
+
+void check_t167d(const char* what, int64_t N, int64_t K, const void* a, const void* b) {
+  as::check(N >= 1 && K > 0 && K % 256 == 0, std::string("packed ") + what + ": tern167_pc needs K % 256 == 0 (N=" +
+                                                  std::to_string(N) + ", K=" + std::to_string(K) + ")");
+  as::check(a != nullptr && b != nullptr, std::string("packed ") + what + ": null pointer");
+}
+
+template <uint8_t (*Map)(uint8_t)>
+void map_t167_row(const uint8_t* src, int64_t K, uint8_t* dst) {
+  std::memcpy(dst, src, 4);  // the fp32 row scale
+  for (int64_t i = 4; i < 4 + K / 256 * 52; ++i) dst[i] = Map(src[i]);
+}
+
+void map_t167(bool to_digits, const uint8_t* src, int64_t N, int64_t K, uint8_t* dst) {
+  const int64_t rb = int64_t(packed_row_bytes(QuantType::TERN167_PC, K));
+  for (int64_t n = 0; n < N; ++n)
+    if (to_digits) map_t167_row<t167_digits>(src + n * rb, K, dst + n * rb);
+    else map_t167_row<t167_scaled>(src + n * rb, K, dst + n * rb);
+}
+
+bool t167d_kernel_available() { return isa_available(Isa::Avx512) && detail::cpu_has_vbmi(); }
+
+}  // namespace
+
+int interleave_rows(QuantType t) {
+  if (rows8_supported(t)) return 8;
+  if (rows32_supported(t)) return 32;
+  // The digit layout only pays with the VBMI kernel; elsewhere tern167 stays in the row layout.
+  if (t == QuantType::TERN167_PC && best_isa() == Isa::Avx512 && t167d_kernel_available()) return 1;
+  return 0;
+}
+
+void to_interleaved(QuantType t, const uint8_t* rows, int64_t N, int64_t K, uint8_t* out) {
+  if (t == QuantType::TERN167_PC) {
+    check_t167d("to_interleaved", N, K, rows, out);
+    return map_t167(true, rows, N, K, out);
+  }
+  if (rows32_supported(t)) return to_rows32(t, rows, N, K, out);
+  to_rows8(t, rows, N, K, out);  // throws for types with no interleaved layout
+}
+
+void from_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint8_t* out) {
+  if (t == QuantType::TERN167_PC) {
+    check_t167d("from_interleaved", N, K, il, out);
+    return map_t167(false, il, N, K, out);
+  }
+  if (rows32_supported(t)) return from_rows32(t, il, N, K, out);
+  from_rows8(t, il, N, K, out);
+}
+
+void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
+                      Isa isa) {
+  if (rows32_supported(t)) return gemm_rows32(t, il, N, K, X, M, Y, isa);
+  if (t != QuantType::TERN167_PC) return gemm_rows8(t, il, N, K, X, M, Y, isa);
+  check_t167d("gemm_interleaved", N, K, il, Y);
+  as::check(X != nullptr && M >= 1, "packed gemm_interleaved: needs M >= 1 activation rows");
+  const Isa i = resolve_isa(isa);
+  if (i == Isa::Avx512 && t167d_kernel_available()) return detail::avx512vbmi_t167d(t)(il, N, K, X, M, Y);
+  // Other ISAs: back to the row layout and that ISA's row kernel.
+  std::vector<uint8_t> rows(packed_bytes(t, N, K));
+  map_t167(false, il, N, K, rows.data());
+  gemm(t, rows.data(), N, K, X, M, Y, i);
+}
+
+namespace detail {
+
+void decode_interleaved_row(QuantType t, const uint8_t* W, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
+                            float* blk_scale) {
+  if (rows32_supported(t)) return decode_rows32_row(t, W, n, K, dst, quad_stride, blk_scale);
+  if (t == QuantType::TERN167_PC) {
+    thread_local std::vector<uint8_t> row;
+    const int64_t rb = int64_t(packed_row_bytes(t, K));
+    uint8_t* p = scratch(row, size_t(rb));
+    map_t167_row<t167_scaled>(W + n * rb, K, p);
+    return type_impl(t).decode(p, K, dst, quad_stride, blk_scale);
+  }
+  decode_rows8_row(t, W, n, K, dst, quad_stride, blk_scale);
+}
+
+}  // namespace detail
+}  // namespace as::packed

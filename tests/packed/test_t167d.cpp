@@ -1,0 +1,127 @@
+// tern167_pc's digit layout: exact round trip with the row layout, the documented byte contents
+// checked against the reference dequantizer, the VBMI kernel (native when the CPU has it, and the
+// emulated build) and every other ISA's fallback against the scalar row-layout reference, and errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "kernels/packed/packed.h"
+#include "packed/emu_kernels.h"
+
+namespace as::packed {
+namespace {
+
+constexpr QuantType kT = QuantType::TERN167_PC;
+
+std::vector<float> randn_t(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<uint8_t> pack_t(int64_t N, int64_t K, uint32_t seed) {
+  const auto w = randn_t(size_t(N * K), seed);
+  std::vector<uint8_t> p(packed_bytes(kT, N, K));
+  quantize_rows(kT, w.data(), N, K, p.data());
+  return p;
+}
+
+// Element of byte j, trit n in a 256-weight block (formats.h).
+int element(int j, int n) {
+  if (j < 32) return 16 * (2 * n + (j & 1)) + (j >> 1);
+  if (j < 48) return 160 + 8 * (2 * n + ((j - 32) & 1)) + ((j - 32) >> 1);
+  return n < 4 ? 240 + 4 * n + (j - 48) : -1;
+}
+
+TEST(PackedT167d, RoundTripIsExact) {
+  const int64_t N = 5, K = 768;
+  const auto rows = pack_t(N, K, 3);
+  std::vector<uint8_t> d(rows.size()), back(rows.size(), 0xCD);
+  to_interleaved(kT, rows.data(), N, K, d.data());
+  EXPECT_NE(d, rows);
+  from_interleaved(kT, d.data(), N, K, back.data());
+  EXPECT_EQ(back, rows);
+}
+
+// Each byte's base-3 digits, minus one and times the row scale, are the reference dequantizer's
+// weights at the documented elements (checked without the kernels or from_interleaved).
+TEST(PackedT167d, DigitsAreTheWeights) {
+  const int64_t N = 3, K = 512, rb = 4 + K / 256 * 52;
+  const auto rows = pack_t(N, K, 9);
+  std::vector<uint8_t> d(rows.size());
+  to_interleaved(kT, rows.data(), N, K, d.data());
+  std::vector<float> w(size_t(N * K));
+  dequantize_rows(kT, rows.data(), N, K, w.data());
+  for (int64_t n = 0; n < N; ++n) {
+    float s;
+    std::memcpy(&s, d.data() + n * rb, 4);
+    for (int64_t b = 0; b < K / 256; ++b)
+      for (int j = 0; j < 52; ++j) {
+        const int v = d[size_t(n * rb + 4 + b * 52 + j)];
+        ASSERT_LT(v, 243);
+        for (int t = 0, p = 81; t < 5; ++t, p /= 3) {
+          const int e = element(j, t);
+          if (e < 0) {
+            ASSERT_EQ((v / p) % 3, 0) << "4-trit byte " << j << " has a fifth trit";
+            continue;
+          }
+          ASSERT_EQ(float((v / p) % 3 - 1) * s, w[size_t(n * K + b * 256 + e)]) << "n=" << n << " j=" << j;
+        }
+      }
+  }
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  float scale = 0.0f;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-5f * scale + 1e-6f) << what << " at " << i;
+}
+
+TEST(PackedT167d, EveryIsaMatchesTheScalarRowLayout) {
+  for (int64_t N : {3, 37})
+    for (int64_t K : {256, 1280})
+      for (int64_t M : {1, 3, 9}) {
+        const auto rows = pack_t(N, K, uint32_t(N * 100 + K + M));
+        std::vector<uint8_t> d(rows.size());
+        to_interleaved(kT, rows.data(), N, K, d.data());
+        const auto X = randn_t(size_t(M * K), uint32_t(M + 1));
+        std::vector<float> want(size_t(M * N)), got(size_t(M * N));
+        gemm(kT, rows.data(), N, K, X.data(), M, want.data(), Isa::Scalar);
+        const std::string what = "N=" + std::to_string(N) + " K=" + std::to_string(K) + " M=" + std::to_string(M);
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+          if (!isa_available(isa)) continue;
+          std::fill(got.begin(), got.end(), -1.0f);
+          gemm_interleaved(kT, d.data(), N, K, X.data(), M, got.data(), isa);
+          expect_close(got, want, what + " " + isa_name(isa));
+        }
+        if (GemmFn emu = test::emu512_t167d(kT)) {
+          emu(d.data(), N, K, X.data(), M, got.data());
+          expect_close(got, want, what + " avx512 vbmi (emulated)");
+        }
+      }
+}
+
+TEST(PackedT167d, BadShapesAndTypesAreNamed) {
+  std::vector<uint8_t> buf(4096);
+  std::vector<float> x(512), y(8);
+  try {
+    to_interleaved(kT, buf.data(), 2, 128, buf.data() + 2048);
+    FAIL() << "K % 256 != 0 accepted";
+  } catch (const as::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("K % 256 == 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("K=128"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(gemm_interleaved(kT, buf.data(), 2, 256, nullptr, 1, y.data()), as::Error);
+  EXPECT_THROW(from_interleaved(kT, nullptr, 2, 256, buf.data()), as::Error);
+}
+
+}  // namespace
+}  // namespace as::packed
