@@ -19,7 +19,7 @@ THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
 OURS=${OURS:-"q8_g32 q4_g32 q4_g128 fp8_pc seq2_pc tern2_pc tern167_pc sherry125_pc"}
 THEIRS=${THEIRS:-"F16 Q8_0 Q4_0 Q4_K Q2_K TQ2_0 TQ1_0"}
-LEAN_GGUF=${LEAN_GGUF:-"STQ1_0"}
+LEAN_GGUF=${LEAN_GGUF-"STQ1_0"}  # set it empty to skip
 SHARED=${ANGELSLIM_SHARED:-../shared}
 case "$SHAPE" in
   0.7b) ARGS="--hidden 1536 --layers 24 --ffn 4096 --heads 16 --kv-heads 16 --vocab 32000" ;;
