@@ -17,6 +17,7 @@
 #include "kernels/packed/internal.h"
 #include "kernels/packed/packed.h"
 #include "packed/emu_kernels.h"
+#include "packed/packed_test_util.h"
 
 namespace as::packed {
 namespace {
@@ -30,19 +31,8 @@ std::string tname(QuantType t) { return quant_type(t).name; }
 
 float f16r(float x) { return kernels::f16_to_f32(kernels::f32_to_f16(x)); }
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<uint8_t> pack(QuantType t, const std::vector<float>& w, int64_t N, int64_t K) {
-  std::vector<uint8_t> p(packed_bytes(t, N, K));
-  quantize_rows(t, w.data(), N, K, p.data());
-  return p;
-}
+using test::pack;
+using test::randn;
 std::vector<float> unpack(QuantType t, const std::vector<uint8_t>& p, int64_t N, int64_t K) {
   std::vector<float> w(size_t(N * K));
   dequantize_rows(t, p.data(), N, K, w.data());

@@ -14,30 +14,20 @@
 #include "common/error.h"
 #include "kernels/packed/packed.h"
 #include "packed/emu_kernels.h"
+#include "packed/packed_test_util.h"
 
 namespace as::packed {
 namespace {
 
-std::vector<float> randn_r32(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<uint8_t> pack(QuantType t, const std::vector<float>& w, int64_t N, int64_t K) {
-  std::vector<uint8_t> p(packed_bytes(t, N, K));
-  quantize_rows(t, w.data(), N, K, p.data());
-  return p;
-}
+using test::pack;
+using test::randn;
 
 const QuantType kTypes[] = {QuantType::SHERRY125_PC, QuantType::SHERRY125_G128};
 
 TEST(PackedRows32, RoundTripIsExact) {
   for (QuantType t : kTypes) {
     const int64_t N = 64, K = 384;
-    const auto rows = pack(t, randn_r32(size_t(N * K), 3), N, K);
+    const auto rows = pack(t, randn(size_t(N * K), 3), N, K);
     std::vector<uint8_t> r32(rows.size()), back(rows.size(), 0xAB), generic(rows.size());
     to_rows32(t, rows.data(), N, K, r32.data());
     EXPECT_NE(r32, rows) << quant_type(t).name;  // the layout really differs
@@ -58,7 +48,7 @@ TEST(PackedRows32, DocumentedLayout) {
     const bool pc = t == QuantType::SHERRY125_PC;
     const int64_t N = 64, K = 256, nb = K / 128;
     const int64_t rb = pc ? 4 + nb * 20 : nb * 22, blk = pc ? 640 : 704, head = pc ? 128 : 0;
-    const auto rows = pack(t, randn_r32(size_t(N * K), 5), N, K);
+    const auto rows = pack(t, randn(size_t(N * K), 5), N, K);
     std::vector<uint8_t> r32(rows.size());
     to_rows32(t, rows.data(), N, K, r32.data());
     for (int64_t n = 0; n < N; ++n) {
@@ -85,35 +75,13 @@ TEST(PackedRows32, DocumentedLayout) {
   }
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size());
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-5f * scale + 1e-6f) << what << " at " << i;
-}
-
-// gemm_interleaved on every ISA (and the emulated AVX-512 build) against the
-// scalar kernel on the row layout.
+// gemm_interleaved on every ISA (and the emulated AVX-512 build) against the scalar kernel on the row
+// layout.
 void check_all_isas(QuantType t, const std::vector<uint8_t>& rows, int64_t N, int64_t K, const std::vector<float>& X,
                     int64_t M, const std::string& what) {
   std::vector<uint8_t> r32(rows.size());
   to_rows32(t, rows.data(), N, K, r32.data());
-  std::vector<float> want(size_t(M * N)), got(size_t(M * N));
-  gemm(t, rows.data(), N, K, X.data(), M, want.data(), Isa::Scalar);
-  gemm_interleaved(t, r32.data(), N, K, X.data(), M, got.data(), Isa::Scalar);
-  expect_close(got, want, what + " scalar");
-  if (isa_available(Isa::Avx2)) {
-    gemm_interleaved(t, r32.data(), N, K, X.data(), M, got.data(), Isa::Avx2);
-    expect_close(got, want, what + " avx2");
-  }
-  if (isa_available(Isa::Avx512)) {
-    gemm_interleaved(t, r32.data(), N, K, X.data(), M, got.data(), Isa::Avx512);
-    expect_close(got, want, what + " avx512");
-  }
-  if (GemmFn emu = test::emu512_rows32(t)) {
-    emu(r32.data(), N, K, X.data(), M, got.data());
-    expect_close(got, want, what + " avx512 (emulated)");
-  }
+  test::expect_layout_gemm_matches(t, rows, r32, N, K, X, M, what, test::emu512_rows32(t));
 }
 
 TEST(PackedRows32, EveryIsaMatchesTheScalarRowLayout) {
@@ -121,8 +89,8 @@ TEST(PackedRows32, EveryIsaMatchesTheScalarRowLayout) {
     for (int64_t N : {32, 96})
       for (int64_t K : {128, 640})
         for (int64_t M : {1, 3, 9, 21}) {  // GEMV path (M < 8) and the tiled GEMM (tail tiles too)
-          const auto rows = pack(t, randn_r32(size_t(N * K), uint32_t(N * 1000 + K + M)), N, K);
-          const auto X = randn_r32(size_t(M * K), uint32_t(M + 17));
+          const auto rows = pack(t, randn(size_t(N * K), uint32_t(N * 1000 + K + M)), N, K);
+          const auto X = randn(size_t(M * K), uint32_t(M + 17));
           check_all_isas(t, rows, N, K, X, M,
                          std::string(quant_type(t).name) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                              " M=" + std::to_string(M));

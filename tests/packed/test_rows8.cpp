@@ -11,23 +11,15 @@
 #include "common/error.h"
 #include "kernels/packed/packed.h"
 #include "packed/emu_kernels.h"
+#include "packed/packed_test_util.h"
 
 namespace as::packed {
 namespace {
 
-std::vector<float> randn_r8(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 std::vector<uint8_t> packed_rows(QuantType t, int64_t N, int64_t K, uint32_t seed) {
-  const auto w = randn_r8(size_t(N * K), seed);
-  std::vector<uint8_t> p(packed_bytes(t, N, K));
-  quantize_rows(t, w.data(), N, K, p.data());
-  return p;
+  return test::pack(t, randn(size_t(N * K), seed), N, K);
 }
 
 const QuantType kTypes[] = {QuantType::Q4_G32, QuantType::Q4_G128};
@@ -65,14 +57,6 @@ TEST(PackedRows8, DocumentedLayout) {
     }
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size());
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], 2e-5f * scale + 1e-6f) << what << " at " << i;
-}
-
 TEST(PackedRows8, EveryIsaMatchesTheScalarRowLayout) {
   for (QuantType t : kTypes) {
     const int64_t G = quant_type(t).block_size;
@@ -82,25 +66,11 @@ TEST(PackedRows8, EveryIsaMatchesTheScalarRowLayout) {
           const auto rows = packed_rows(t, N, K, uint32_t(N * 1000 + K + M));
           std::vector<uint8_t> r8(rows.size());
           to_rows8(t, rows.data(), N, K, r8.data());
-          const auto X = randn_r8(size_t(M * K), uint32_t(M + 5));
-          std::vector<float> want(size_t(M * N)), got(size_t(M * N));
-          gemm(t, rows.data(), N, K, X.data(), M, want.data(), Isa::Scalar);
-          const std::string what = std::string(quant_type(t).name) + " N=" + std::to_string(N) +
-                                   " K=" + std::to_string(K) + " M=" + std::to_string(M);
-          gemm_rows8(t, r8.data(), N, K, X.data(), M, got.data(), Isa::Scalar);
-          expect_close(got, want, what + " scalar");
-          if (isa_available(Isa::Avx2)) {
-            gemm_rows8(t, r8.data(), N, K, X.data(), M, got.data(), Isa::Avx2);
-            expect_close(got, want, what + " avx2");
-          }
-          if (isa_available(Isa::Avx512)) {
-            gemm_rows8(t, r8.data(), N, K, X.data(), M, got.data(), Isa::Avx512);
-            expect_close(got, want, what + " avx512");
-          }
-          if (GemmFn emu = test::emu512_rows8(t)) {
-            emu(r8.data(), N, K, X.data(), M, got.data());
-            expect_close(got, want, what + " avx512 (emulated)");
-          }
+          const auto X = randn(size_t(M * K), uint32_t(M + 5));
+          test::expect_layout_gemm_matches(t, rows, r8, N, K, X, M,
+                                           std::string(quant_type(t).name) + " N=" + std::to_string(N) +
+                                               " K=" + std::to_string(K) + " M=" + std::to_string(M),
+                                           test::emu512_rows8(t));
         }
   }
 }

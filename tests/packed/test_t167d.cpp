@@ -13,25 +13,15 @@
 #include "common/error.h"
 #include "kernels/packed/packed.h"
 #include "packed/emu_kernels.h"
+#include "packed/packed_test_util.h"
 
 namespace as::packed {
 namespace {
 
 constexpr QuantType kT = QuantType::TERN167_PC;
 
-std::vector<float> randn_t(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 std::vector<uint8_t> pack_t(int64_t N, int64_t K, uint32_t seed) {
-  const auto w = randn_t(size_t(N * K), seed);
-  std::vector<uint8_t> p(packed_bytes(kT, N, K));
-  quantize_rows(kT, w.data(), N, K, p.data());
-  return p;
+  return test::pack(kT, test::randn(size_t(N * K), seed), N, K);
 }
 
 // Element of byte j, trit n in a 256-weight block (formats.h).
@@ -79,12 +69,6 @@ TEST(PackedT167d, DigitsAreTheWeights) {
   }
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-5f * scale + 1e-6f) << what << " at " << i;
-}
-
 TEST(PackedT167d, EveryIsaMatchesTheScalarRowLayout) {
   for (int64_t N : {3, 37})
     for (int64_t K : {256, 1280})
@@ -92,20 +76,9 @@ TEST(PackedT167d, EveryIsaMatchesTheScalarRowLayout) {
         const auto rows = pack_t(N, K, uint32_t(N * 100 + K + M));
         std::vector<uint8_t> d(rows.size());
         to_interleaved(kT, rows.data(), N, K, d.data());
-        const auto X = randn_t(size_t(M * K), uint32_t(M + 1));
-        std::vector<float> want(size_t(M * N)), got(size_t(M * N));
-        gemm(kT, rows.data(), N, K, X.data(), M, want.data(), Isa::Scalar);
-        const std::string what = "N=" + std::to_string(N) + " K=" + std::to_string(K) + " M=" + std::to_string(M);
-        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
-          if (!isa_available(isa)) continue;
-          std::fill(got.begin(), got.end(), -1.0f);
-          gemm_interleaved(kT, d.data(), N, K, X.data(), M, got.data(), isa);
-          expect_close(got, want, what + " " + isa_name(isa));
-        }
-        if (GemmFn emu = test::emu512_t167d(kT)) {
-          emu(d.data(), N, K, X.data(), M, got.data());
-          expect_close(got, want, what + " avx512 vbmi (emulated)");
-        }
+        test::expect_layout_gemm_matches(kT, rows, d, N, K, test::randn(size_t(M * K), uint32_t(M + 1)), M,
+                                         "N=" + std::to_string(N) + " K=" + std::to_string(K) + " M=" + std::to_string(M),
+                                         test::emu512_t167d(kT));
       }
 }
 

@@ -17,6 +17,10 @@ namespace detail {
 
 float fp16_load(const uint8_t* p) { return kernels::f16_to_f32(load_as<uint16_t>(p)); }
 
+
+uint8_t tern167_scaled(uint8_t v) { return uint8_t((unsigned(v) * 256u + 242u) / 243u); }
+uint8_t tern167_value(uint8_t b) { return uint8_t((unsigned(b) * 243u) >> 8); }
+
 }  // namespace detail
 
 namespace {
@@ -327,7 +331,7 @@ void decode_2b(const uint8_t* row, int64_t K, uint8_t* dst, int64_t qs, float* s
 // the whole row.
 // ============================================================================================
 constexpr int kPow3[5] = {1, 3, 9, 27, 81};
-inline int t167_element(int byte, int n) {
+inline int t167_element(int byte, int n) {  // n < t167_ntrits(byte)
   if (byte < 32) return 16 * (2 * n + (byte & 1)) + (byte >> 1);
   if (byte < 48) {
     const int j = byte - 32;
@@ -340,7 +344,7 @@ inline uint8_t t167_encode(const int* t, int ntrits) {
   int v = 0;
   for (int n = 0; n < ntrits; ++n) v = v * 3 + t[n];
   if (ntrits == 4) v *= 3;
-  return uint8_t((v * 256 + 242) / 243);
+  return detail::tern167_scaled(uint8_t(v));
 }
 inline int t167_trit(uint8_t b, int n) { return (uint8_t(b * kPow3[n]) * 3) >> 8; }
 
@@ -641,6 +645,8 @@ const Row kRows[kNumQuantTypes] = {
 }  // namespace
 
 namespace detail {
+
+int tern167_element(int byte, int n) { return n < t167_ntrits(byte) ? t167_element(byte, n) : -1; }
 
 const TypeImpl& type_impl(QuantType t) { return kRows[int(t)].impl; }
 

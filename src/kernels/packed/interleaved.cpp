@@ -11,10 +11,8 @@ namespace as::packed {
 namespace {
 
 // tern167's digit layout: the row layout with every base-3 byte b (the scaled ceil(v * 256 / 243))
-// replaced by v itself, i.e. t0*81 + t1*27 + t2*9 + t3*3 + t4. floor(b * 243 / 256) inverts the
-// scaling for every byte the quantizer writes.
-inline uint8_t t167_digits(uint8_t b) { return uint8_t((unsigned(b) * 243u) >> 8); }
-inline uint8_t t167_scaled(uint8_t v) { return uint8_t((unsigned(v) * 256u + 242u) / 243u); }
+// replaced by v itself, i.e. t0*81 + t1*27 + t2*9 + t3*3 + t4 (detail::tern167_value inverts the
+// scaling for every byte the quantizer writes).
 
 void check_t167d(const char* what, int64_t N, int64_t K, const void* a, const void* b) {
   as::check(N >= 1 && K > 0 && K % 256 == 0, std::string("packed ") + what + ": tern167_pc needs K % 256 == 0 (N=" +
@@ -29,10 +27,11 @@ void map_t167_row(const uint8_t* src, int64_t K, uint8_t* dst) {
 }
 
 void map_t167(bool to_digits, const uint8_t* src, int64_t N, int64_t K, uint8_t* dst) {
+  // (N, K are validated by the callers.)
   const int64_t rb = int64_t(packed_row_bytes(QuantType::TERN167_PC, K));
   for (int64_t n = 0; n < N; ++n)
-    if (to_digits) map_t167_row<t167_digits>(src + n * rb, K, dst + n * rb);
-    else map_t167_row<t167_scaled>(src + n * rb, K, dst + n * rb);
+    if (to_digits) map_t167_row<detail::tern167_value>(src + n * rb, K, dst + n * rb);
+    else map_t167_row<detail::tern167_scaled>(src + n * rb, K, dst + n * rb);
 }
 
 bool t167d_kernel_available() { return isa_available(Isa::Avx512) && detail::cpu_has_vbmi(); }
@@ -72,14 +71,20 @@ void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, cons
   check_t167d("gemm_interleaved", N, K, il, Y);
   as::check(X != nullptr && M >= 1, "packed gemm_interleaved: needs M >= 1 activation rows");
   const Isa i = resolve_isa(isa);
-  if (i == Isa::Avx512 && t167d_kernel_available()) return detail::avx512vbmi_t167d(t)(il, N, K, X, M, Y);
-  // Other ISAs: back to the row layout and that ISA's row kernel.
-  std::vector<uint8_t> rows(packed_bytes(t, N, K));
-  map_t167(false, il, N, K, rows.data());
-  gemm(t, rows.data(), N, K, X, M, Y, i);
+  detail::gemm_layout(t, il, N, K, X, M, Y, i,
+                      i == Isa::Avx512 && t167d_kernel_available() ? detail::avx512vbmi_t167d(t) : nullptr,
+                      [](QuantType, const uint8_t* d, int64_t n, int64_t k, uint8_t* rows) { map_t167(false, d, n, k, rows); });
 }
 
 namespace detail {
+
+void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa,
+                 GemmFn fn, FromLayoutFn back) {
+  if (fn) return fn(il, N, K, X, M, Y);
+  std::vector<uint8_t> rows(packed_bytes(t, N, K));
+  back(t, il, N, K, rows.data());
+  gemm(t, rows.data(), N, K, X, M, Y, isa);
+}
 
 void decode_interleaved_row(QuantType t, const uint8_t* W, int64_t n, int64_t K, uint8_t* dst, int64_t quad_stride,
                             float* blk_scale) {
@@ -88,7 +93,7 @@ void decode_interleaved_row(QuantType t, const uint8_t* W, int64_t n, int64_t K,
     thread_local std::vector<uint8_t> row;
     const int64_t rb = int64_t(packed_row_bytes(t, K));
     uint8_t* p = scratch(row, size_t(rb));
-    map_t167_row<t167_scaled>(W + n * rb, K, p);
+    map_t167_row<detail::tern167_scaled>(W + n * rb, K, p);
     return type_impl(t).decode(p, K, dst, quad_stride, blk_scale);
   }
   decode_rows8_row(t, W, n, K, dst, quad_stride, blk_scale);

@@ -94,6 +94,13 @@ struct TypeImpl {
 };
 const TypeImpl& type_impl(QuantType t);
 
+// tern167_pc byte geometry (formats.h): the element (0..255) that trit n (0 = most significant) of
+// byte `byte` (0..51) of a block holds, or -1 (the 4-trit bytes 48..51 have no trit 4); the stored
+// byte of a base-3 value v (0..242), and back.
+int tern167_element(int byte, int n);
+uint8_t tern167_scaled(uint8_t v);
+uint8_t tern167_value(uint8_t b);
+
 // fp8_pc: e4m3 values (unscaled) of one row; returns the row scale.
 float decode_fp8_row(const uint8_t* row, int64_t K, float* out);
 
@@ -111,6 +118,11 @@ IsaKernels avx512_kernels(QuantType t);
 // rows8 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows8(QuantType t);
 GemmFn avx512_rows8(QuantType t);
+// One decode-layout GEMM (rows8, rows32, t167d) after validation: the ISA's kernel `fn` when it has
+// one, else the matrix converted back to the row layout by `back` and that ISA's row kernel.
+using FromLayoutFn = void (*)(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint8_t* rows);
+void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa,
+                 GemmFn fn, FromLayoutFn back);
 // AVX-512 VBMI (byte permutes with 64- and 128-entry tables) on top of Isa::Avx512.
 bool cpu_has_vbmi();
 // tern167_pc GEMM on its digit layout (packed.h), AVX-512 VBMI; nullptr when not compiled in.

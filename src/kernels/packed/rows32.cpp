@@ -120,12 +120,9 @@ void gemm_rows32(QuantType t, const uint8_t* il, int64_t N, int64_t K, const flo
   check_rows32(t, "gemm_rows32", N, K, il, Y);
   as::check(X != nullptr && M >= 1, "packed gemm_rows32: needs M >= 1 activation rows");
   const Isa i = resolve_isa(isa);
-  GemmFn fn = i == Isa::Avx512 ? detail::avx512_rows32(t) : i == Isa::Avx2 ? detail::avx2_rows32(t) : nullptr;
-  if (fn) return fn(il, N, K, X, M, Y);
-  // Scalar reference: back to the row layout, then the type's scalar kernel.
-  std::vector<uint8_t> rows(packed_bytes(t, N, K));
-  from_rows32(t, il, N, K, rows.data());
-  gemm(t, rows.data(), N, K, X, M, Y, Isa::Scalar);
+  detail::gemm_layout(t, il, N, K, X, M, Y, i,
+                      i == Isa::Avx512 ? detail::avx512_rows32(t) : i == Isa::Avx2 ? detail::avx2_rows32(t) : nullptr,
+                      from_rows32);
 }
 
 }  // namespace as::packed

@@ -99,12 +99,9 @@ void gemm_rows8(QuantType t, const uint8_t* r8, int64_t N, int64_t K, const floa
   check_rows8(t, "gemm_rows8", N, K, r8, Y);
   as::check(X != nullptr && M >= 1, "packed gemm_rows8: needs M >= 1 activation rows");
   const Isa i = resolve_isa(isa);
-  GemmFn fn = i == Isa::Avx512 ? detail::avx512_rows8(t) : i == Isa::Avx2 ? detail::avx2_rows8(t) : nullptr;
-  if (fn) return fn(r8, N, K, X, M, Y);
-  // Scalar reference: back to the row layout, then the type's scalar kernel.
-  std::vector<uint8_t> rows(packed_bytes(t, N, K));
-  from_rows8(t, r8, N, K, rows.data());
-  gemm(t, rows.data(), N, K, X, M, Y, Isa::Scalar);
+  detail::gemm_layout(t, r8, N, K, X, M, Y, i,
+                      i == Isa::Avx512 ? detail::avx512_rows8(t) : i == Isa::Avx2 ? detail::avx2_rows8(t) : nullptr,
+                      from_rows8);
 }
 
 }  // namespace as::packed

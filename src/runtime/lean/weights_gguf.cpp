@@ -64,6 +64,7 @@ struct GgufLoader {
       L.owned_packed.resize(packed::packed_bytes(qt, N, K));
       packed::quantize_rows(qt, w.data(), N, K, L.owned_packed.data());
       L.is_packed = true, L.type = qt, L.data = L.owned_packed.data(), L.bytes = L.owned_packed.size();
+      L.use_interleaved();  // the type's decode layout, when it has one (sherry125: rows32)
     };
     if (t.type == GGMLType::Q8_0) {
       in_place(packed::QuantType::Q8_G32);
@@ -79,7 +80,6 @@ struct GgufLoader {
       repack(packed::QuantType::TERN2_G128);
     } else if (t.type == GGMLType::STQ1_0 && K % 128 == 0) {
       repack(packed::QuantType::SHERRY125_G128);
-      L.use_interleaved();
     } else if (t.type != GGMLType::F32 && t.type != GGMLType::F16 && t.type != GGMLType::BF16 && K % 32 == 0) {
       repack(packed::QuantType::Q8_G32);
       W.notes.push_back(name + ": " + gguf::type_name(t.type) + " re-quantized to q8_g32 (lossy)");
