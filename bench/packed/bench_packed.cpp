@@ -1,5 +1,6 @@
 // Packed-format matmul benchmarks: per type, GEMV on 0.7B-class decode shapes and a prefill GEMM
-// (M = 512), scalar vs the best ISA, with num_threads() threads (2 unless --threads=N).
+// (M = 512), scalar vs the best ISA, with num_threads() threads (2 unless --threads=N); on CPUs with
+// AMX the AVX-512 GEMM runs twice: "avx512" (AMX switched off) and "avx512_amx".
 //
 // Counters: wGB/s = packed weight bytes read per second; GFLOP/s = 2*M*N*K per second;
 // roofline% = wGB/s relative to the measured main-memory read bandwidth (printed in the context).
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/packed/internal.h"  // detail::amx_available / set_amx_enabled
 #include "kernels/packed/packed.h"
 
 namespace {
@@ -118,7 +120,9 @@ void bm_gemv(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int
   }
 }
 
-void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int64_t K, int64_t M) {
+// amx: Isa::Avx512's GEMM on AMX tiles (where available) or on AVX-512 only.
+void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, bool amx, int64_t N, int64_t K, int64_t M) {
+  const bool amx_before = detail::set_amx_enabled(amx);
   const Weights w = make_weights(t, N, K, 0, il);
   const auto x = randn(size_t(M * K), 3, 1.0f);
   std::vector<float> y(static_cast<size_t>(M * N));
@@ -131,6 +135,7 @@ void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int
   }
   set_counters(st, double(w.bytes), 2.0 * double(M) * double(N) * double(K));
   call_stats(st, times, double(w.bytes), 2.0 * double(M) * double(N) * double(K));
+  detail::set_amx_enabled(amx_before);
 }
 
 }  // namespace
@@ -168,11 +173,14 @@ int main(int argc, char** argv) {
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
         }
-        benchmark::RegisterBenchmark(("gemm/" + tag + "/M512_N4096_K1536").c_str(), bm_gemm, tr.type, il, isa, 4096,
-                                     1536, 512)
-            ->UseRealTime()
-            ->Unit(benchmark::kMillisecond)
-            ->MinTime(isa == Isa::Scalar ? 0.01 : 0.5);
+        for (bool amx : {false, true}) {
+          if (amx && !(isa == Isa::Avx512 && detail::amx_available())) continue;
+          benchmark::RegisterBenchmark(("gemm/" + tag + (amx ? "_amx" : "") + "/M512_N4096_K1536").c_str(), bm_gemm,
+                                       tr.type, il, isa, amx, 4096, 1536, 512)
+              ->UseRealTime()
+              ->Unit(benchmark::kMillisecond)
+              ->MinTime(isa == Isa::Scalar ? 0.01 : 0.5);
+        }
       }
     }
   }

@@ -42,6 +42,15 @@ static inline simde__m512i emu_mm512_maskz_loadu_epi8(simde__mmask64 k, const vo
 #define _mm512_maskz_loadu_epi8 emu_mm512_maskz_loadu_epi8
 #endif
 
+// 16 fp16 -> fp32 (missing from SIMDe): two F16C halves.
+#ifndef _mm512_cvtph_ps
+static inline simde__m512 emu_mm512_cvtph_ps(simde__m256i h) {
+  return simde_mm512_insertf32x8(simde_mm512_castps256_ps512(simde_mm256_cvtph_ps(simde_mm256_castsi256_si128(h))),
+                                 simde_mm256_cvtph_ps(simde_mm256_extracti128_si256(h, 1)), 1);
+}
+#define _mm512_cvtph_ps emu_mm512_cvtph_ps
+#endif
+
 #include "kernels/packed/formats.h"
 #include "kernels/packed/internal.h"
 

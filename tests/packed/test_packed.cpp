@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/error.h"
@@ -545,7 +546,11 @@ void check_isa(const char* isa, IsaKernels (*kernels)(QuantType), bool small) {
         const Bounds b = reference(p);
         const auto want = run(quant_type(t).kernels[int(Isa::Scalar)], p);
         const double rel = order_tol(K);
-        expect_close(run(k, p), want, b, rel, what + " gemm");
+        // The AMX fp8 GEMM rounds activations to bf16 (<= 2^-8 relative each; checked exactly in
+        // Fp8AmxGemmMatchesBf16Reference).
+        const bool bf16_act =
+            t == QuantType::FP8_PC && M >= 8 && std::string(isa) == "avx512" && detail::amx_enabled();
+        expect_close(run(k, p), want, b, rel + (bf16_act ? std::ldexp(1.0, -8) : 0.0), what + " gemm");
         if (M == 1) {
           expect_close(run(k, p, true), want, b, rel, what + " gemv");
           const float d = k.dot(p.W.data(), p.X.data(), K);
@@ -574,6 +579,47 @@ TEST(PackedKernels, Avx512MatchesScalar) {
 TEST(PackedKernels, Avx512EmulatedMatchesScalar) {
   if (!test::emu512_available()) GTEST_SKIP() << "SIMDe headers not found at build time";
   check_isa("avx512-emulated", test::emu512_kernels, true);
+}
+
+// Where the CPU has AMX, Isa::Avx512's GEMMs run on it (above); this checks the AVX-512 tiles they
+// replace, with AMX switched off for the test.
+TEST(PackedKernels, Avx512WithoutAmxMatchesScalar) {
+  if (!detail::amx_available()) GTEST_SKIP() << "CPU has no AMX: Avx512MatchesScalar covers the AVX-512 tiles";
+  const bool before = detail::set_amx_enabled(false);
+  check_isa("avx512-no-amx", avx512_table, false);
+  detail::set_amx_enabled(before);
+}
+
+// The AMX fp8_pc GEMM against double math on the exact e4m3 weights and the activations rounded to
+// bf16 (nearest even); below 8 rows the fp32 GEMV path is used, exactly.
+float bf16_round(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+TEST(PackedKernels, Fp8AmxGemmMatchesBf16Reference) {
+  EXPECT_EQ(bf16_round(1.0f + std::ldexp(1.0f, -8)), 1.0f);
+  EXPECT_EQ(bf16_round(1.0f + 3 * std::ldexp(1.0f, -8)), 1.0f + std::ldexp(1.0f, -6));
+  if (!detail::amx_enabled()) GTEST_SKIP() << "AMX unavailable or switched off";
+  const GemmFn fn = quant_type(QuantType::FP8_PC).kernels[int(Isa::Avx512)].gemm;
+  // K = 16 and 48 are not multiples of AMX's 32-value bf16 step; M = 40 spans two 32-row steps.
+  for (auto [K, N, M] : {std::tuple<int64_t, int64_t, int64_t>{16, 37, 8}, {48, 64, 13}, {512, 70, 40}, {96, 5, 3}}) {
+    Problem p = make_problem(QuantType::FP8_PC, N, K, M, uint32_t(K + N));
+    p.X[0] = 1.0f + std::ldexp(1.0f, -8);      // a tie: rounds to even (1.0)
+    p.X[1] = 1.0f + 3 * std::ldexp(1.0f, -8);  // a tie: rounds to even (1 + 2^-6)
+    Problem r = p;
+    if (M >= 8)
+      for (float& x : r.X) x = bf16_round(x);
+    const Bounds b = reference(r);
+    std::vector<float> y(size_t(M * N), NAN);
+    fn(p.W.data(), N, K, p.X.data(), M, y.data());
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_LE(std::fabs(y[i] - b.ref[i]), order_tol(K) * b.mag[i] + 1e-6) << "K=" << K << " N=" << N << " M=" << M
+                                                                           << " i=" << i;
+  }
 }
 
 TEST(PackedKernels, PublicEntryAndThreadCountDoNotChangeResults) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -653,6 +654,18 @@ const TypeImpl& type_impl(QuantType t) { return kRows[int(t)].impl; }
 float decode_fp8_row(const uint8_t* row, int64_t K, float* out) {
   kernels::dequantize_e4m3_row(row + 4, out, size_t(K), 1.0f);
   return load_as<float>(row);
+}
+
+const uint16_t* e4m3_bf16_table() {
+  static const std::array<uint16_t, 256> table = [] {
+    std::array<uint16_t, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+      const uint32_t bits = std::bit_cast<uint32_t>(kernels::e4m3_to_f32(uint8_t(b)));
+      t[size_t(b)] = uint16_t(bits >> 16);  // exact: the low 16 bits are zero (NaN keeps a NaN's top bits)
+    }
+    return t;
+  }();
+  return table.data();
 }
 
 }  // namespace detail

@@ -80,6 +80,7 @@ namespace detail {
 
 void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa,
                  GemmFn fn, FromLayoutFn back) {
+  if (isa == Isa::Avx512 && M >= 8 && amx_enabled()) return avx512_amx_gemm(t, il, true, N, K, X, M, Y);
   if (fn) return fn(il, N, K, X, M, Y);
   std::vector<uint8_t> rows(packed_bytes(t, N, K));
   back(t, il, N, K, rows.data());

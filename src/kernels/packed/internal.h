@@ -103,6 +103,8 @@ uint8_t tern167_value(uint8_t b);
 
 // fp8_pc: e4m3 values (unscaled) of one row; returns the row scale.
 float decode_fp8_row(const uint8_t* row, int64_t K, float* out);
+// The bf16 bits of every e4m3 byte's value (exact: e4m3 has <= 4 significant bits).
+const uint16_t* e4m3_bf16_table();
 
 // Row geometry shared by the kernels.
 inline int64_t row_bytes_of(const QuantTypeTraits& tr, int64_t K) {
@@ -127,6 +129,17 @@ void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const flo
 bool cpu_has_vbmi();
 // tern167_pc GEMM on its digit layout (packed.h), AVX-512 VBMI; nullptr when not compiled in.
 GemmFn avx512vbmi_t167d(QuantType t);
+// AMX (tile registers, tdpbsud / tdpbf16ps) on top of Isa::Avx512: the CPU has AMX-TILE, -INT8 and
+// -BF16 and the OS granted this process the tile state. When enabled, Isa::Avx512's GEMMs with
+// M >= 8 run on AMX (every type, both layouts). Enabled by default when available, unless the
+// environment sets ANGELSLIM_AMX=0; set_amx_enabled (tests, benchmarks) switches it for the process
+// and returns the previous setting (it cannot enable AMX where it is unavailable).
+bool amx_available();
+bool amx_enabled();
+bool set_amx_enabled(bool on);
+// The AMX GEMM of any type on its row layout (interleaved = false) or decode layout; M >= 1.
+void avx512_amx_gemm(QuantType t, const uint8_t* W, bool interleaved, int64_t N, int64_t K, const float* X, int64_t M,
+                     float* Y);
 // rows32 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows32(QuantType t);
 GemmFn avx512_rows32(QuantType t);

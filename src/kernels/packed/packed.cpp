@@ -16,14 +16,27 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace as::packed {
 namespace {
 
 // ---- ISA detection (cpuid + the OS's saved register state) ----
 struct CpuFeatures {
-  bool avx2 = false, avx512 = false, vbmi = false;
+  bool avx2 = false, avx512 = false, vbmi = false, amx = false;
 };
+
+bool request_amx_permission() {
+#if defined(__linux__) && defined(__x86_64__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
 
 CpuFeatures detect() {
   CpuFeatures f;
@@ -43,6 +56,13 @@ CpuFeatures detect() {
   f.avx2 = os_avx && avx2 && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && avx512f && avx512bw && avx512vl && vnni;
   f.vbmi = f.avx512 && (c & (1u << 1));  // AVX512_VBMI (vpermb / vpermi2b)
+  // AMX-BF16, AMX-TILE, AMX-INT8 (edx bits 22, 24, 25), then the OS: the tile data state must be
+  // requested per process (Linux >= 5.16) and enabled in XCR0 (bits 17, 18).
+  const bool amx_cpu = f.avx512 && (d & (1u << 22)) && (d & (1u << 24)) && (d & (1u << 25));
+  if (amx_cpu && request_amx_permission()) {
+    __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    f.amx = (xlo & 0x60000u) == 0x60000u;
+  }
 #endif
   return f;
 }
@@ -129,6 +149,20 @@ void dequantize_rows(QuantType t, const uint8_t* packed, int64_t N, int64_t K, f
 }
 
 bool detail::cpu_has_vbmi() { return cpu().vbmi; }
+bool detail::amx_available() { return cpu().amx; }
+
+namespace {
+std::atomic<bool>& amx_switch() {
+  static std::atomic<bool> on{[] {
+    const char* e = std::getenv("ANGELSLIM_AMX");
+    return cpu().amx && !(e && std::string_view(e) == "0");
+  }()};
+  return on;
+}
+}  // namespace
+
+bool detail::amx_enabled() { return amx_switch().load(std::memory_order_relaxed); }
+bool detail::set_amx_enabled(bool on) { return amx_switch().exchange(on && cpu().amx); }
 
 bool isa_available(Isa isa) {
   switch (isa) {
