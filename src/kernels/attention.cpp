@@ -1,10 +1,12 @@
-// Attention row kernel (see attention.h): scalar reference and AVX2+FMA+F16C version.
+// Attention row kernel (see attention.h): scalar reference, AVX2+FMA+F16C version, dispatch
+// (the AVX-512 version is in attention_avx512.cpp).
 #include "kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "kernels/half.h"
@@ -14,6 +16,9 @@
 #endif
 
 namespace as::kernels {
+namespace detail {
+void attend_avx512(const AttnArgs& a);  // attention_avx512.cpp
+}
 
 const char* kv_type_name(KvType t) { return t == KvType::F32 ? "f32" : "f16"; }
 
@@ -192,19 +197,40 @@ bool has_avx2() {
                           __builtin_cpu_supports("f16c");
   return yes;
 }
+bool has_avx512() {
+  static const bool yes = has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return yes;
+}
 }  // namespace
 
-void attend(const AttnArgs& a) {
-  if (has_avx2()) {
-    check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
-    attend_avx2(a);
-  } else {
-    attend_ref(a);
-  }
+std::vector<std::string> attend_isas() {
+  std::vector<std::string> v{"scalar"};
+  if (has_avx2()) v.push_back("avx2");
+  if (has_avx512()) v.push_back("avx512");
+  return v;
 }
-const char* attend_isa() { return has_avx2() ? "avx2" : "scalar"; }
+
+void attend_with(const std::string& isa, const AttnArgs& a) {
+  if (isa == "scalar") return attend_ref(a);
+  check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
+  if (isa == "avx2" && has_avx2()) return attend_avx2(a);
+  if (isa == "avx512" && has_avx512()) return detail::attend_avx512(a);
+  throw Error("attend: ISA '" + isa + "' is unknown or not supported by this CPU");
+}
+
+void attend(const AttnArgs& a) {
+  static const std::string best = attend_isas().back();
+  attend_with(best, a);
+}
+const char* attend_isa() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }
 
 #else
+std::vector<std::string> attend_isas() { return {"scalar"}; }
+void attend_with(const std::string& isa, const AttnArgs& a) {
+  check(isa == "scalar", "attend: ISA '" + isa + "' is unknown or not supported by this CPU");
+  attend_ref(a);
+}
 void attend(const AttnArgs& a) { attend_ref(a); }
 const char* attend_isa() { return "scalar"; }
 #endif

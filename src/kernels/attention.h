@@ -9,10 +9,13 @@
 // decode step reads from the cache).
 //
 // attend_ref is the scalar reference (the tests' oracle); attend dispatches at run time to an
-// AVX2+FMA+F16C version when the CPU has it (vectorized over hd and over keys, vectorized exp). The
-// two agree to float rounding (the tests bound the difference), not bit for bit.
+// AVX-512 (F/BW/VL) or AVX2+FMA+F16C version when the CPU has it (vectorized over hd and over keys,
+// vectorized exp; AVX-512 masks the last partial vector of hd). They agree with the reference to
+// float rounding (the tests bound the difference), not bit for bit.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace as::kernels {
 
@@ -35,8 +38,12 @@ struct AttnArgs {
 
 void attend_ref(const AttnArgs& a);
 void attend(const AttnArgs& a);
-// Which implementation attend() uses on this CPU: "avx2" or "scalar".
+// Which implementation attend() uses on this CPU: "avx512", "avx2" or "scalar".
 const char* attend_isa();
+// The implementations this CPU runs ("scalar" first, the one attend() uses last), and one of them by
+// name (throws as::Error naming an unknown or unsupported one): for tests and benchmarks.
+std::vector<std::string> attend_isas();
+void attend_with(const std::string& isa, const AttnArgs& a);
 
 // Stores n floats into a cache row of type t (fp16: round to nearest even, as F16C does).
 void kv_store(KvType t, const float* src, int64_t n, void* dst);

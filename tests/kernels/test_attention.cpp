@@ -53,21 +53,40 @@ Case make(int64_t T, int64_t hd, int64_t stride, uint32_t seed, float qmag) {
 
 }  // namespace
 
-TEST(Attention, DispatchedKernelMatchesScalarReference) {
+// Every implementation this CPU runs (and the dispatched one) against the scalar reference: head
+// dims below, at and above one vector, not multiples of 8 or 16 (100, 136), and above the 128-dim
+// output chunk; key counts around the 4-key and 16-key steps; padded rows.
+TEST(Attention, EveryIsaMatchesScalarReference) {
   uint32_t seed = 1;
-  for (KvType kv : {KvType::F32, KvType::F16})
-    for (int64_t hd : {8, 64, 96, 100, 128})
-      for (int64_t T : {1, 2, 3, 5, 8, 31, 100, 513})
-        for (int64_t extra : {0, 24}) {
-          const int64_t stride = hd + extra;
-          Case c = make(T, hd, stride, seed++, 2.0f);
-          attend_ref(args_for(c, kv, T, hd, stride, c.ref.data()));
-          attend(args_for(c, kv, T, hd, stride, c.out.data()));
-          float maxdiff = 0;
-          for (int64_t i = 0; i < hd; ++i) maxdiff = std::max(maxdiff, std::abs(c.out[size_t(i)] - c.ref[size_t(i)]));
-          ASSERT_LT(maxdiff, 2e-5f) << kv_type_name(kv) << " hd=" << hd << " T=" << T << " stride=" << stride
-                                    << " isa=" << attend_isa();
-        }
+  std::vector<std::string> isas = attend_isas();
+  isas.push_back("dispatched");
+  for (const std::string& isa : isas)
+    for (KvType kv : {KvType::F32, KvType::F16})
+      for (int64_t hd : {4, 8, 20, 64, 96, 100, 128, 136, 256})
+        for (int64_t T : {1, 2, 3, 5, 8, 17, 31, 100, 513})
+          for (int64_t extra : {0, 24}) {
+            const int64_t stride = hd + extra;
+            Case c = make(T, hd, stride, seed++, 2.0f);
+            attend_ref(args_for(c, kv, T, hd, stride, c.ref.data()));
+            if (isa == "dispatched") attend(args_for(c, kv, T, hd, stride, c.out.data()));
+            else attend_with(isa, args_for(c, kv, T, hd, stride, c.out.data()));
+            float maxdiff = 0;
+            for (int64_t i = 0; i < hd; ++i) maxdiff = std::max(maxdiff, std::abs(c.out[size_t(i)] - c.ref[size_t(i)]));
+            ASSERT_LT(maxdiff, 2e-5f) << kv_type_name(kv) << " hd=" << hd << " T=" << T << " stride=" << stride
+                                      << " isa=" << isa << " (dispatched: " << attend_isa() << ")";
+          }
+  EXPECT_EQ(attend_isas().front(), "scalar");
+  EXPECT_EQ(attend_isas().back(), attend_isa());
+}
+
+TEST(Attention, UnknownIsaIsNamed) {
+  Case c = make(3, 8, 8, 5, 1.0f);
+  try {
+    attend_with("avx1024", args_for(c, KvType::F32, 3, 8, 8, c.out.data()));
+    FAIL() << "expected an error";
+  } catch (const as::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("avx1024"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Attention, OneKeyReturnsItsValueRow) {
