@@ -11,7 +11,8 @@
 // decode step of a model larger than the LLC does. p50_* / best_* use the median / fastest single
 // call, which are robust to other processes sharing the cores.
 //
-//   bench_packed [--threads=N] [--bw_mib=256] [google-benchmark flags, e.g. --benchmark_filter=gemv]
+//   bench_packed [--threads=N] [--bw_mib=256] [--rot_mib=256] [--shape=NxK] [google-benchmark flags, e.g.
+//                --benchmark_filter=gemv]   (rot_mib: GEMV weight rotation; shape: replaces the GEMV shapes)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@ namespace {
 using namespace as::packed;
 
 double g_bw_gbs = 0.0;
+size_t g_rot_mib = 256;  // GEMV weight copies rotate through at least this much memory
 
 struct Weights {
   std::vector<uint8_t> data;  // `copies` back-to-back copies of one packed N x K matrix
@@ -90,7 +92,7 @@ void run_gemm(QuantType t, bool il, const uint8_t* w, int64_t N, int64_t K, cons
 }
 
 void bm_gemv(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int64_t K) {
-  const Weights w = make_weights(t, N, K, size_t(256) << 20, il);
+  const Weights w = make_weights(t, N, K, g_rot_mib << 20, il);
   const auto x = randn(size_t(K), 2, 1.0f);
   std::vector<float> y(static_cast<size_t>(N));
   std::vector<double> times, reads;
@@ -143,12 +145,17 @@ void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, bool amx, int6
 int main(int argc, char** argv) {
   int threads = 2;
   size_t bw_mib = 256;
+  std::vector<std::pair<int64_t, int64_t>> shapes{{4096, 1536}, {1536, 4096}};
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0)
       threads = std::atoi(argv[i] + 10);
     else if (std::strncmp(argv[i], "--bw_mib=", 9) == 0)
       bw_mib = size_t(std::atol(argv[i] + 9));
+    else if (std::strncmp(argv[i], "--rot_mib=", 10) == 0)
+      g_rot_mib = size_t(std::atol(argv[i] + 10));
+    else if (std::strncmp(argv[i], "--shape=", 8) == 0)  // NxK, replaces the GEMV shapes
+      shapes = {{std::atol(argv[i] + 8), std::atol(std::strchr(argv[i], 'x') ? std::strchr(argv[i], 'x') + 1 : "0")}};
     else
       rest.push_back(argv[i]);
   }
@@ -167,7 +174,7 @@ int main(int argc, char** argv) {
       if (il && R == 0) continue;
       for (Isa isa : isas) {
         const std::string tag = std::string(tr.name) + (il ? "_rows" + std::to_string(R) : "") + "/" + isa_name(isa);
-        for (auto [N, K] : {std::pair<int64_t, int64_t>{4096, 1536}, {1536, 4096}}) {
+        for (auto [N, K] : shapes) {
           benchmark::RegisterBenchmark(("gemv/" + tag + "/N" + std::to_string(N) + "_K" + std::to_string(K)).c_str(),
                                        bm_gemv, tr.type, il, isa, N, K)
               ->UseRealTime()

@@ -17,8 +17,26 @@
 
 namespace as::kernels {
 namespace detail {
-void attend_avx512(const AttnArgs& a);  // attention_avx512.cpp
+// attention_avx512.cpp
+void attend_avx512(const AttnArgs& a);
+void attend_block_avx512(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out,
+                         int64_t o_stride);
+}  // namespace detail
+
+namespace {
+// attend_block as one attend() call per query (scratch: a.T + nq - 1 floats per thread).
+void attend_block_rows(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
+                       float* out, int64_t o_stride) {
+  thread_local std::vector<float> s;
+  if (s.size() < size_t(a.T + nq)) s.resize(size_t(a.T + nq));
+  AttnArgs r = a;
+  r.scratch = s.data();
+  for (int64_t i = 0; i < nq; ++i) {
+    r.q = q + i * q_stride, r.out = out + i * o_stride, r.T = a.T + i;
+    attend_with(isa, r);
+  }
 }
+}  // namespace
 
 const char* kv_type_name(KvType t) { return t == KvType::F32 ? "f32" : "f16"; }
 
@@ -223,6 +241,21 @@ void attend(const AttnArgs& a) {
   static const std::string best = attend_isas().back();
   attend_with(best, a);
 }
+
+void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
+                       float* out, int64_t o_stride) {
+  check(nq >= 1 && q != nullptr && out != nullptr, "attend_block: needs nq >= 1 queries and outputs");
+  if (isa == "avx512" && has_avx512()) {
+    check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
+    return detail::attend_block_avx512(a, nq, q, q_stride, out, o_stride);
+  }
+  attend_block_rows(isa, a, nq, q, q_stride, out, o_stride);
+}
+
+void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out, int64_t o_stride) {
+  static const std::string best = attend_isas().back();
+  attend_block_with(best, a, nq, q, q_stride, out, o_stride);
+}
 const char* attend_isa() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }
 
 #else
@@ -233,6 +266,14 @@ void attend_with(const std::string& isa, const AttnArgs& a) {
 }
 void attend(const AttnArgs& a) { attend_ref(a); }
 const char* attend_isa() { return "scalar"; }
+void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
+                       float* out, int64_t o_stride) {
+  check(nq >= 1 && q != nullptr && out != nullptr, "attend_block: needs nq >= 1 queries and outputs");
+  attend_block_rows(isa, a, nq, q, q_stride, out, o_stride);
+}
+void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out, int64_t o_stride) {
+  attend_block_with("scalar", a, nq, q, q_stride, out, o_stride);
+}
 #endif
 
 }  // namespace as::kernels

@@ -45,6 +45,17 @@ const char* attend_isa();
 std::vector<std::string> attend_isas();
 void attend_with(const std::string& isa, const AttnArgs& a);
 
+// Causal attention of nq consecutive query rows of one head (prefill): query i (0-based) attends
+// to the first a.T + i keys of a.K / a.V. Query i is q + i * q_stride, its output out + i * o_stride;
+// a.q, a.out and a.scratch are not used (the kernel keeps its own per-thread scratch). The AVX-512
+// version loads each key and value row once per block of queries (a register-blocked product of the
+// block's queries with 16 keys at a time, then of the probabilities with the values) instead of once
+// per query; elsewhere it runs attend() per query. Agrees with attend_ref per query to float rounding.
+void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out, int64_t o_stride);
+// The same by implementation name (see attend_with).
+void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
+                       float* out, int64_t o_stride);
+
 // Stores n floats into a cache row of type t (fp16: round to nearest even, as F16C does).
 void kv_store(KvType t, const float* src, int64_t n, void* dst);
 

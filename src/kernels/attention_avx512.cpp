@@ -4,6 +4,7 @@
 // vectorized exp, then sum_j p_j V[j] with the output held in registers.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/attention.h"
 
@@ -126,7 +127,135 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) void attend_t
   }
 }
 
+// ---- blocks of queries (prefill) ----
+// Scores of NQ queries (rows q + i * qs, i < NQ) against keys [0, T): S[i * ss + j].
+template <KvType KT, int NQ>
+A5_FN void block_scores(const AttnArgs& a, const float* q, int64_t qs, int64_t T, float* S, int64_t ss) {
+  const int64_t hd = a.hd, nv = (hd + 15) / 16;
+  const __mmask16 tail = hd % 16 ? __mmask16((1u << (hd % 16)) - 1) : __mmask16(0xFFFF);
+  for (int64_t j = 0; j < T; ++j) {
+    __m512 acc[NQ];
+    for (int i = 0; i < NQ; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t v = 0; v < nv; ++v) {
+      const __mmask16 m = v == nv - 1 ? tail : __mmask16(0xFFFF);
+      const __m512 k = ld16<KT>(a.K, j * a.stride + 16 * v, m);
+      for (int i = 0; i < NQ; ++i) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i * qs + 16 * v), k, acc[i]);
+    }
+    for (int i = 0; i < NQ; i += 4) {
+      alignas(16) float r[4];
+      _mm_store_ps(r, hsum4(acc[i], acc[std::min(i + 1, NQ - 1)], acc[std::min(i + 2, NQ - 1)],
+                            acc[std::min(i + 3, NQ - 1)]));
+      for (int u = 0; u < 4 && i + u < NQ; ++u) S[(i + u) * ss + j] = r[u] * a.scale;
+    }
+  }
+}
+
+// Row of T scores -> probabilities (normalized), zero from T to Tz.
+A5_FN void softmax_row(float* s, int64_t T, int64_t Tz) {
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < T; j += 16) {
+    const __mmask16 m = T - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (T - j)) - 1);
+    vm = _mm512_mask_max_ps(vm, m, vm, _mm512_maskz_loadu_ps(m, s + j));
+  }
+  const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+  __m512 vs = _mm512_setzero_ps();
+  for (int64_t j = 0; j < T; j += 16) {
+    const __mmask16 m = T - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (T - j)) - 1);
+    const __m512 e = exp_neg16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j), vmx));
+    _mm512_mask_storeu_ps(s + j, m, e);
+    vs = _mm512_mask_add_ps(vs, m, vs, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
+  for (int64_t j = 0; j < T; j += 16) {
+    const __mmask16 m = T - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (T - j)) - 1);
+    _mm512_mask_storeu_ps(s + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j), inv));
+  }
+  for (int64_t j = T; j < Tz; ++j) s[j] = 0.0f;
+}
+
+// out rows of NQ queries, dims [c0, c0 + 16 NV): sum_j P[i][j] V[j], keys [0, T).
+template <KvType KT, int NQ, int NV>
+A5_FN void block_pv(const AttnArgs& a, const float* P, int64_t ps, int64_t T, int64_t c0, __mmask16 last, float* out,
+                    int64_t os) {
+  __m512 acc[NQ][NV];
+  for (int i = 0; i < NQ; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < T; ++j) {
+    __m512 vv[NV];
+    for (int v = 0; v < NV; ++v) vv[v] = ld16<KT>(a.V, j * a.stride + c0 + 16 * v, v == NV - 1 ? last : __mmask16(0xFFFF));
+    for (int i = 0; i < NQ; ++i) {
+      const __m512 p = _mm512_set1_ps(P[i * ps + j]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(p, vv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < NQ; ++i)
+    for (int v = 0; v < NV; ++v)
+      _mm512_mask_storeu_ps(out + i * os + c0 + 16 * v, v == NV - 1 ? last : __mmask16(0xFFFF), acc[i][v]);
+}
+
+template <KvType KT, int NQ>
+A5_FN void block_pv_dims(const AttnArgs& a, const float* P, int64_t ps, int64_t T, float* out, int64_t os) {
+  const int64_t hd = a.hd;
+  const __mmask16 tail = hd % 16 ? __mmask16((1u << (hd % 16)) - 1) : __mmask16(0xFFFF);
+  for (int64_t c0 = 0; c0 < hd; c0 += 64) {
+    const int64_t n = std::min<int64_t>(4, (hd - c0 + 15) / 16);
+    const __mmask16 last = c0 + 16 * n >= hd ? tail : __mmask16(0xFFFF);
+    switch (n) {
+      case 1: block_pv<KT, NQ, 1>(a, P, ps, T, c0, last, out, os); break;
+      case 2: block_pv<KT, NQ, 2>(a, P, ps, T, c0, last, out, os); break;
+      case 3: block_pv<KT, NQ, 3>(a, P, ps, T, c0, last, out, os); break;
+      default: block_pv<KT, NQ, 4>(a, P, ps, T, c0, last, out, os); break;
+    }
+  }
+}
+
+template <KvType KT>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))) void block_t(const AttnArgs& a, int64_t nq,
+                                                                                 const float* q, int64_t qs,
+                                                                                 float* out, int64_t os) {
+  const int64_t ss = a.T + nq;  // row stride of the score rows (>= the last query's key count)
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < size_t(nq * ss)) scratch.resize(size_t(nq * ss));
+  float* S = scratch.data();
+  // Scores in groups of 8 queries (each key row loaded once per group), up to the group's last key.
+  for (int64_t i0 = 0; i0 < nq; i0 += 8) {
+    const int64_t g = std::min<int64_t>(8, nq - i0), T = a.T + i0 + g - 1;
+    const float* qg = q + i0 * qs;
+    float* Sg = S + i0 * ss;
+    switch (g) {
+      case 1: block_scores<KT, 1>(a, qg, qs, T, Sg, ss); break;
+      case 2: block_scores<KT, 2>(a, qg, qs, T, Sg, ss); break;
+      case 3: block_scores<KT, 3>(a, qg, qs, T, Sg, ss); break;
+      case 4: block_scores<KT, 4>(a, qg, qs, T, Sg, ss); break;
+      case 5: block_scores<KT, 5>(a, qg, qs, T, Sg, ss); break;
+      case 6: block_scores<KT, 6>(a, qg, qs, T, Sg, ss); break;
+      case 7: block_scores<KT, 7>(a, qg, qs, T, Sg, ss); break;
+      default: block_scores<KT, 8>(a, qg, qs, T, Sg, ss); break;
+    }
+  }
+  // Causal softmax per query; the keys past a query's own (up to its group's last) get probability 0.
+  for (int64_t i = 0; i < nq; ++i) softmax_row(S + i * ss, a.T + i, std::min(ss, a.T + (i / 4) * 4 + 4));
+  // Values in groups of 4 queries, up to the group's last key.
+  for (int64_t i0 = 0; i0 < nq; i0 += 4) {
+    const int64_t g = std::min<int64_t>(4, nq - i0), T = a.T + i0 + g - 1;
+    const float* Pg = S + i0 * ss;
+    float* og = out + i0 * os;
+    switch (g) {
+      case 1: block_pv_dims<KT, 1>(a, Pg, ss, T, og, os); break;
+      case 2: block_pv_dims<KT, 2>(a, Pg, ss, T, og, os); break;
+      case 3: block_pv_dims<KT, 3>(a, Pg, ss, T, og, os); break;
+      default: block_pv_dims<KT, 4>(a, Pg, ss, T, og, os); break;
+    }
+  }
+}
+
 }  // namespace
+
+void attend_block_avx512(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out,
+                         int64_t o_stride) {
+  if (a.kv == KvType::F32) block_t<KvType::F32>(a, nq, q, q_stride, out, o_stride);
+  else block_t<KvType::F16>(a, nq, q, q_stride, out, o_stride);
+}
 
 void attend_avx512(const AttnArgs& a) {
   if (a.kv == KvType::F32) attend_t<KvType::F32>(a);

@@ -1,9 +1,11 @@
-// attend() (AVX2 when available) against the scalar reference attend_ref, plus properties that
-// hold for any correct attention: one key returns its value row, equal scores average the values.
+// attend() and attend_block() (every implementation this CPU runs) against the scalar reference
+// attend_ref, plus properties that hold for any correct attention: one key returns its value row,
+// equal scores average the values.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
@@ -77,6 +79,37 @@ TEST(Attention, EveryIsaMatchesScalarReference) {
           }
   EXPECT_EQ(attend_isas().front(), "scalar");
   EXPECT_EQ(attend_isas().back(), attend_isa());
+}
+
+// Blocks of nq causal queries (prefill): query i sees T0 + i keys; every implementation against
+// attend_ref run per query. Query and output rows padded (strides > hd).
+TEST(Attention, BlockOfQueriesMatchesReferencePerQuery) {
+  uint32_t seed = 100;
+  std::vector<std::string> isas = attend_isas();
+  isas.push_back("dispatched");
+  for (const std::string& isa : isas)
+    for (KvType kv : {KvType::F32, KvType::F16})
+      for (int64_t hd : {8, 20, 64, 100, 136})
+        for (int64_t T0 : {1, 2, 7, 40})
+          for (int64_t nq : {1, 3, 4, 5, 8, 9, 13, 32}) {
+            const int64_t stride = hd + 8, qs = hd + 3, os = hd + 5, T = T0 + nq - 1;
+            Case c = make(T, hd, stride, seed++, 2.0f);
+            std::mt19937 g(seed);
+            std::normal_distribution<float> n(0.0f, 2.0f);
+            std::vector<float> Q(size_t(nq * qs)), O(size_t(nq * os), NAN), R(static_cast<size_t>(hd));
+            for (auto& v : Q) v = n(g);
+            AttnArgs a = args_for(c, kv, T0, hd, stride, nullptr);
+            if (isa == "dispatched") attend_block(a, nq, Q.data(), qs, O.data(), os);
+            else attend_block_with(isa, a, nq, Q.data(), qs, O.data(), os);
+            for (int64_t i = 0; i < nq; ++i) {
+              AttnArgs r = args_for(c, kv, T0 + i, hd, stride, R.data());
+              r.q = Q.data() + i * qs;
+              attend_ref(r);
+              for (int64_t d = 0; d < hd; ++d)
+                ASSERT_NEAR(O[size_t(i * os + d)], R[size_t(d)], 2e-5f)
+                    << isa << " " << kv_type_name(kv) << " hd=" << hd << " T0=" << T0 << " nq=" << nq << " i=" << i;
+            }
+          }
 }
 
 TEST(Attention, UnknownIsaIsNamed) {

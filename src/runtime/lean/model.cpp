@@ -188,9 +188,24 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
           kernels::kv_store(P.kv, P.v.data() + m * KVD + hh * hd, hd, vc + off);
         }
       });
-      // Causal GQA attention, tasks over (token, head) pairs with one scratch row per task.
-      const int64_t pairs = M * H, tasks = std::min(P.scratch_tasks, pairs);
+      // Causal GQA attention. Prefill: tasks over (head, block of kQB tokens), each key / value row
+      // read once per block (attend_block). Decode: tasks over heads with one scratch row per task.
       const float scale = float(1.0 / std::sqrt(double(hd)));
+      constexpr int64_t kQB = 32;
+      if (M > 1) {
+        const int64_t nblk = (M + kQB - 1) / kQB;
+        parallel_for(H * nblk, [&](int64_t t) {
+          const int64_t hh = t / nblk, m0 = (t % nblk) * kQB, kvh = hh / (H / KVH);
+          kernels::AttnArgs a;
+          a.kv = P.kv, a.hd = hd, a.stride = hd, a.scale = scale;
+          a.K = kc + kvh * P.ctx * hd * eb;
+          a.V = vc + kvh * P.ctx * hd * eb;
+          a.T = p0 + m0 + 1;
+          kernels::attend_block(a, std::min(kQB, M - m0), P.q.data() + m0 * QD + hh * hd, QD,
+                                P.att.data() + m0 * QD + hh * hd, QD);
+        });
+      }
+      const int64_t pairs = M > 1 ? 0 : H, tasks = std::min(P.scratch_tasks, pairs);
       parallel_for(tasks, [&](int64_t t) {
         kernels::AttnArgs a;
         a.kv = P.kv, a.hd = hd, a.stride = hd, a.scale = scale;
