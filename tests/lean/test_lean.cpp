@@ -363,6 +363,19 @@ TEST(LeanGguf, Q8_0IsUsedInPlaceAndMatchesGoldens) {
   EXPECT_GT(max_logit_diff(wrong), 0.5f);
 }
 
+// An F16 GGUF: its F16 linears are used in place as the f16 packed type (not widened to fp32).
+TEST(LeanGguf, F16IsUsedInPlaceAndMatchesGoldens) {
+  auto f = std::make_shared<const gguf::GGUFFile>(stories_gguf(gguf::GGMLType::F16, "f16"));
+  lean::LeanModel m(f, stories_config(), true, 256);
+  EXPECT_EQ(m.packed_type(), "gguf:f16+f32");  // down_proj (K = 172) is F32
+  EXPECT_EQ(m.lm_head_type(), "gguf:f16");      // tied: the F16 embedding, in place
+  EXPECT_TRUE(m.load_notes().empty());
+  EXPECT_LT(max_logit_diff(m), 0.05f);
+  auto ids = greedy(m, 40);
+  const auto& g = goldens().greedy;
+  EXPECT_EQ(ids, std::vector<int32_t>(g.begin(), g.begin() + 40));
+}
+
 // A Q4_0 GGUF: its Q4_0 linears move to rows8 at load (the tied output stays readable for the
 // embedding rows) and compute what the in-place row layout computes.
 TEST(LeanGguf, Q4_0Rows8MatchesTheRowLayout) {

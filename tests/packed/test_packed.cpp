@@ -68,7 +68,7 @@ TEST(PackedTraits, EveryTypeHasEveryEntry) {
     }
     EXPECT_EQ(quant_type_from_name(tr.name), t);
     const auto& ti = detail::type_impl(t);
-    if (t != QuantType::FP8_PC) {
+    if (t != QuantType::FP8_PC && t != QuantType::F16) {
       EXPECT_NE(ti.decode, nullptr);
     }
   }
@@ -82,6 +82,8 @@ TEST(PackedTraits, BlockStructSizes) {
   EXPECT_EQ(quant_type(QuantType::Q4Z_G32).block_bytes, int(sizeof(BlockQ4ZG32)));
   EXPECT_EQ(quant_type(QuantType::Q4Z_G128).block_bytes, int(sizeof(BlockQ4ZG128)));
   EXPECT_EQ(quant_type(QuantType::FP8_PC).block_bytes, int(sizeof(BlockFp8)));
+  EXPECT_EQ(quant_type(QuantType::F16).block_bytes, int(sizeof(BlockF16)));
+  EXPECT_DOUBLE_EQ(quant_type(QuantType::F16).bits_per_weight, 16.0);
   EXPECT_EQ(quant_type(QuantType::SEQ2_G128).block_bytes, int(sizeof(Block2bG128)));
   EXPECT_EQ(quant_type(QuantType::TERN2_PC).block_bytes, int(sizeof(Block2b)));
   EXPECT_EQ(quant_type(QuantType::TERN167_PC).block_bytes, int(sizeof(BlockTern167)));
@@ -99,6 +101,7 @@ TEST(PackedTraits, RowBytes) {
   EXPECT_EQ(packed_row_bytes(QuantType::SHERRY125_PC, 128), 24u);
   EXPECT_EQ(packed_row_bytes(QuantType::TERN167_PC, 512), 4u + 104u);
   EXPECT_EQ(packed_row_bytes(QuantType::FP8_PC, 48), 52u);
+  EXPECT_EQ(packed_row_bytes(QuantType::F16, 48), 96u);
   EXPECT_EQ(packed_bytes(QuantType::SEQ2_G128, 3, 256), 3u * 68u);
   EXPECT_NEAR(bits_per_weight(QuantType::SHERRY125_PC, 4096), 1.25 + 32.0 / 4096, 1e-12);
 }
@@ -189,6 +192,14 @@ OnGrid make_on_grid(QuantType t, int64_t N, int64_t K, uint32_t seed) {
             x[e] = kernels::e4m3_to_f32(c) * s;
           }
           if (b == 0) x[uni(0, int(bs) - 1)] = (uni(0, 1) ? 448.0f : -448.0f) * s;
+          break;
+        case QuantType::F16:  // any finite half, no scale
+          for (int e = 0; e < bs; ++e) {
+            uint16_t h;
+            do h = uint16_t(uni(0, 65535));
+            while ((h & 0x7C00) == 0x7C00);
+            x[e] = kernels::f16_to_f32(h);
+          }
           break;
         case QuantType::SEQ2_G128:
         case QuantType::SEQ2_PC:
@@ -381,6 +392,25 @@ TEST(PackedRules, NearestLevelForIntegerTypes) {
   }
 }
 
+TEST(PackedRules, F16IsIeeeHalfRoundedToNearestEven) {
+  const int64_t N = 2, K = 32;
+  auto w = randn(size_t(N * K), 5);
+  w[0] = 1.0f + std::ldexp(1.0f, -11);      // a tie: rounds to even (1.0)
+  w[1] = 1.0f + 3 * std::ldexp(1.0f, -11);  // a tie: rounds to even (1 + 2^-9)
+  w[2] = 70000.0f;                          // beyond the largest half: inf
+  const auto p = pack(QuantType::F16, w, N, K);
+  ASSERT_EQ(p.size(), size_t(N * K * 2));
+  for (int64_t i = 0; i < N * K; ++i) {
+    uint16_t h;
+    std::memcpy(&h, p.data() + 2 * i, 2);
+    EXPECT_EQ(h, kernels::f32_to_f16(w[size_t(i)])) << i;
+  }
+  const auto d = unpack(QuantType::F16, p, N, K);
+  EXPECT_EQ(d[0], 1.0f);
+  EXPECT_EQ(d[1], 1.0f + std::ldexp(1.0f, -9));
+  EXPECT_TRUE(std::isinf(d[2]));
+}
+
 TEST(PackedRules, Fp8MatchesTheE4M3Codec) {
   const int64_t N = 2, K = 64;
   const auto w = randn(size_t(N * K), 3);
@@ -400,7 +430,7 @@ TEST(PackedRules, Fp8MatchesTheE4M3Codec) {
 // The integer decoder used by the scalar and GEMM kernels agrees with the reference dequantizer.
 TEST(PackedCodec, DecodeCodesMatchesDequantize) {
   for (QuantType t : all_types()) {
-    if (t == QuantType::FP8_PC) continue;
+    if (t == QuantType::FP8_PC || t == QuantType::F16) continue;
     SCOPED_TRACE(tname(t));
     const int64_t K = 2 * 256, N = 3;
     const auto w = randn(size_t(N * K), 77);
@@ -452,7 +482,7 @@ struct Bounds {
 Bounds reference(const Problem& p) {
   Bounds b;
   const int64_t bs = quant_type(p.t).block_size;
-  const bool int8_act = p.t != QuantType::FP8_PC;
+  const bool int8_act = p.t != QuantType::FP8_PC && p.t != QuantType::F16;
   b.ref.resize(size_t(p.M * p.N));
   b.quant_bound.resize(b.ref.size());
   b.mag.resize(b.ref.size());

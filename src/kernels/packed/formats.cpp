@@ -200,6 +200,16 @@ void dequantize_fp8_pc(const uint8_t* row, int64_t K, float* out) {
 }
 
 // ============================================================================================
+// f16. Rule: h = f32_to_f16(x) (round to nearest even; beyond +-65504 -> +-inf, as IEEE).
+// ============================================================================================
+void quantize_f16(const float* w, int64_t K, uint8_t* out) {
+  for (int64_t k = 0; k < K; ++k) store_as<uint16_t>(out + 2 * k, kernels::f32_to_f16(w[k]));
+}
+void dequantize_f16(const uint8_t* row, int64_t K, float* out) {
+  for (int64_t k = 0; k < K; ++k) out[k] = kernels::f16_to_f32(load_as<uint16_t>(row + 2 * k));
+}
+
+// ============================================================================================
 // 2-bit plane (seq2 / tern2): element 32n + m <-> byte m, bits 2n.
 // ============================================================================================
 inline int c2_get(const uint8_t* qs, int e) { return (qs[e & 31] >> (2 * (e >> 5))) & 3; }
@@ -641,6 +651,15 @@ const Row kRows[kNumQuantTypes] = {
      quantize_sherry<true>,
      dequantize_sherry<true>,
      {1, 2, decode_sherry<true>}},
+    {QuantType::F16,
+     "f16",
+     "IEEE fp16 weights, no scale (GGUF F16 used in place)",
+     16,
+     sizeof(BlockF16),
+     0,
+     quantize_f16,
+     dequantize_f16,
+     {0, 0, nullptr}},
 };
 
 }  // namespace

@@ -25,6 +25,7 @@
 //   tern167_pc       256  52     1.625+h (t[e] - 1) * row_scale  t in 0..2 (base-3 packed)
 //   sherry125_g128   128  22     1.375   u[e] * d              u in {-1,0,1}, 3:4 sparse
 //   sherry125_pc     128  20     1.25+h  u[e] * row_scale
+//   f16              16   32     16      h[e]                  IEEE half (== GGUF F16)
 //
 // "+hdr": plus 32 bits per row (the fp32 row scale), i.e. + 32/K bpw.
 #pragma once
@@ -147,5 +148,12 @@ struct BlockSherry {
   uint8_t sg[4];
 };
 static_assert(sizeof(BlockSherry) == 20);
+
+// ---- f16: IEEE binary16 weights, no scale (GGUF F16 rows, used in place). ----
+// value[e] = half_to_float(h[e]); the 16-weight block only fixes the K granularity.
+struct BlockF16 {
+  uint16_t h[16];
+};
+static_assert(sizeof(BlockF16) == 32);
 
 }  // namespace as::packed

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/half.h"
 #include "kernels/packed/internal.h"
 
 namespace as::packed::detail {
@@ -63,10 +64,21 @@ void gemv_rows_fp8(const uint8_t* W, int64_t K, int64_t n0, int64_t n1, const fl
   }
 }
 
+void gemv_rows_f16(const uint8_t* W, int64_t K, int64_t n0, int64_t n1, const float* x, float* y) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* p = W + n * 2 * K;
+    double acc = 0.0;
+    for (int64_t k = 0; k < K; ++k) acc += double(kernels::f16_to_f32(load_as<uint16_t>(p + 2 * k))) * double(x[k]);
+    y[n] = float(acc);
+  }
+}
+
 template <QuantType T>
 void gemv(const uint8_t* W, int64_t N, int64_t K, const float* x, float* y) {
   if constexpr (T == QuantType::FP8_PC) {
     parallel_ranges(N, 64, 1, [&](int64_t n0, int64_t n1) { gemv_rows_fp8(W, K, n0, n1, x, y); });
+  } else if constexpr (T == QuantType::F16) {
+    parallel_ranges(N, 64, 1, [&](int64_t n0, int64_t n1) { gemv_rows_f16(W, K, n0, n1, x, y); });
   } else {
     const int64_t bs = quant_type(T).block_size;
     ActQ8& a = tl_act;
@@ -137,6 +149,8 @@ IsaKernels scalar_kernels(QuantType t) {
       return make<QuantType::SHERRY125_G128>();
     case QuantType::SHERRY125_PC:
       return make<QuantType::SHERRY125_PC>();
+    case QuantType::F16:
+      return make<QuantType::F16>();
   }
   return {};
 }

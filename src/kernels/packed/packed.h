@@ -7,10 +7,12 @@
 //
 // Kernels: activations are quantized once per row to int8 in blocks of the weight type's block
 // size (scale = max|x| / 127, round to nearest even) and multiplied with integer dot products
-// (AVX2 vpmaddubsw, AVX-512 VNNI vpdpbusd); fp8_pc instead dequantizes the weights and runs fp32
-// FMAs on the fp32 activations. M == 1 (decode) uses fused decode+dot GEMV kernels; large M uses
+// (AVX2 vpmaddubsw, AVX-512 VNNI vpdpbusd); fp8_pc and f16 instead convert the weights and run
+// fp32 FMAs on the fp32 activations. M == 1 (decode) uses fused decode+dot GEMV kernels; large M uses
 // a tiled GEMM that decodes each tile of weight rows once. Output rows are split over a small
-// thread pool (2 threads unless set_num_threads says otherwise).
+// thread pool (2 threads unless set_num_threads says otherwise). On CPUs with AMX, Isa::Avx512's
+// GEMMs with M >= 8 run on AMX tiles (simd_amx.inc): the same int8 activations and exact integer
+// sums for the integer types; for fp8_pc bf16 tiles, i.e. activations rounded to bf16 there.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -34,8 +36,9 @@ enum class QuantType : uint8_t {
   TERN167_PC,
   SHERRY125_G128,
   SHERRY125_PC,
+  F16,
 };
-constexpr int kNumQuantTypes = 13;
+constexpr int kNumQuantTypes = 14;
 
 enum class Isa : uint8_t { Scalar = 0, Avx2 = 1, Avx512 = 2, Best = 3 };
 constexpr int kNumIsas = 3;  // Scalar, Avx2, Avx512 (Best resolves to one of them)

@@ -8,7 +8,8 @@
 //                       tern2's rule returns ternary rows exactly)
 //   STQ1_0              (experimental) repacked once to sherry125_g128 (exact for the same reason:
 //                       3:4 sparse {-d, 0, d}), then moved to the rows32 layout
-//   F16, BF16           converted once to fp32 (exact)
+//   F16                 byte-identical to the f16 type: used in place (K % 16 == 0; else as BF16)
+//   BF16                converted once to fp32 (exact)
 //   other types with a dequantizer (Q2_K, Q4_K, Q6_K, ...): dequantized and re-quantized to q8_g32
 //                       once (not exact: adds q8's rounding, at most |w|max/254 per 32 weights, on
 //                       top of the file's own); each such conversion is listed in Weights::notes.
@@ -74,6 +75,9 @@ struct GgufLoader {
       // Decode reads the 8-row interleaved copy; the file's pages are dropped unless the tensor is
       // also the token embedding (tied output), whose rows are still read from the file.
       if (L.use_interleaved() && name != "token_embd.weight") f.release(name);
+    } else if (t.type == GGMLType::F16 && K % 16 == 0) {
+      in_place(packed::QuantType::F16);
+      if (name != "token_embd.weight") L.release = [ff = &f, name] { ff->release(name); };
     } else if (t.type == GGMLType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
       L.data = t.data, L.bytes = t.nbytes;
     } else if ((t.type == GGMLType::TQ2_0 || t.type == GGMLType::TQ1_0) && K % 128 == 0) {
