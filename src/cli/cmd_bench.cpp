@@ -94,6 +94,7 @@ int run_lean(const Opts& o, const GlobalOptions& g) {
                    {"threads", g.threads},
                    {"isa", packed::isa_name(packed::best_isa())},
                    {"attention_isa", kernels::attend_isa()},
+                   {"gemm_amx", packed::amx_gemm_enabled()},
                    {"weight_bytes", m.weight_bytes()},
                    {"decode_bytes_per_token", weights_per_token + kv_per_token},
                    {"decode_weight_bytes_per_token", weights_per_token},

@@ -163,6 +163,7 @@ std::atomic<bool>& amx_switch() {
 
 bool detail::amx_enabled() { return amx_switch().load(std::memory_order_relaxed); }
 bool detail::set_amx_enabled(bool on) { return amx_switch().exchange(on && cpu().amx); }
+bool amx_gemm_enabled() { return detail::amx_enabled(); }
 
 bool isa_available(Isa isa) {
   switch (isa) {

@@ -149,6 +149,9 @@ void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, cons
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
 Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)
+// Whether Isa::Avx512's GEMMs with M >= 8 run on AMX tiles in this process (the CPU has AMX, the OS
+// granted it, and ANGELSLIM_AMX=0 did not switch it off).
+bool amx_gemm_enabled();
 Isa resolve_isa(Isa isa);     // Best -> best_isa(); throws if `isa` is not available
 const char* isa_name(Isa isa);
 Isa isa_from_name(std::string_view name);  // "scalar", "avx2", "avx512", "best"
