@@ -42,6 +42,18 @@ static inline simde__m512i emu_mm512_maskz_loadu_epi8(simde__mmask64 k, const vo
 #define _mm512_maskz_loadu_epi8 emu_mm512_maskz_loadu_epi8
 #endif
 
+// 16 bytes zero-extended to 16 int32 (vpmovzxbd; missing from SIMDe).
+#ifndef _mm512_cvtepu8_epi32
+static inline simde__m512i emu_mm512_cvtepu8_epi32(simde__m128i a) {
+  uint8_t in[16];
+  int32_t out[16];
+  simde_mm_storeu_si128(in, a);
+  for (int i = 0; i < 16; ++i) out[i] = in[i];
+  return simde_mm512_loadu_si512(out);
+}
+#define _mm512_cvtepu8_epi32 emu_mm512_cvtepu8_epi32
+#endif
+
 // 16 fp16 -> fp32 (missing from SIMDe): two F16C halves.
 #ifndef _mm512_cvtph_ps
 static inline simde__m512 emu_mm512_cvtph_ps(simde__m256i h) {

@@ -498,8 +498,9 @@ void dequantize_sherry(const uint8_t* row, int64_t K, float* out) {
     }
   }
 }
-template <bool kPc>
-void decode_sherry(const uint8_t* row, int64_t K, uint8_t* dst, int64_t qs, float* sc) {
+}  // namespace
+
+const uint32_t* detail::sherry_quad_table() {
   static const std::array<uint32_t, 32> quad = [] {
     std::array<uint32_t, 32> q{};
     const auto& T = sherry_tables();
@@ -507,6 +508,14 @@ void decode_sherry(const uint8_t* row, int64_t K, uint8_t* dst, int64_t qs, floa
       for (int l = 0; l < 4; ++l) q[size_t(c)] |= uint32_t(T.lanes[size_t(c * 4 + l)] + 1) << (8 * l);
     return q;
   }();
+  return quad.data();
+}
+
+namespace {
+
+template <bool kPc>
+void decode_sherry(const uint8_t* row, int64_t K, uint8_t* dst, int64_t qs, float* sc) {
+  const uint32_t* quad = detail::sherry_quad_table();
   for (int64_t b = 0; b < K / 128; ++b) {
     const uint8_t* p = kPc ? row + 4 + b * 20 : row + b * 22 + 2;
     sc[b] = kPc ? load_as<float>(row) : detail::fp16_load(row + b * 22);

@@ -101,6 +101,9 @@ int tern167_element(int byte, int n);
 uint8_t tern167_scaled(uint8_t v);
 uint8_t tern167_value(uint8_t b);
 
+// sherry125: the GEMM codes of the 32 group codes c = flip << 4 | slot, four bytes u + 1 (lane 0
+// lowest), as TypeImpl::decode writes them.
+const uint32_t* sherry_quad_table();
 // fp8_pc: e4m3 values (unscaled) of one row; returns the row scale.
 float decode_fp8_row(const uint8_t* row, int64_t K, float* out);
 // The bf16 bits of every e4m3 byte's value (exact: e4m3 has <= 4 significant bits).
