@@ -381,13 +381,35 @@ void dequantize_tern167_pc(const uint8_t* row, int64_t K, float* out) {
         out[b * 256 + t167_element(byte, n)] = float(t167_trit(p[byte], n) - 1) * s;
   }
 }
+// The decoder's tables: the five trits of every stored byte, and the element of each (byte, trit)
+// (bytes 48..51 hold 4 trits), so decoding is loads and stores only.
+struct T167Decode {
+  uint8_t trit[256][5];
+  uint8_t elem[52][5];
+  T167Decode() {
+    for (int b = 0; b < 256; ++b)
+      for (int n = 0; n < 5; ++n) trit[b][n] = uint8_t(t167_trit(uint8_t(b), n));
+    for (int j = 0; j < 52; ++j)
+      for (int n = 0; n < 5; ++n) elem[j][n] = n < t167_ntrits(j) ? uint8_t(t167_element(j, n)) : uint8_t(0);
+  }
+};
+
 void decode_tern167_pc(const uint8_t* row, int64_t K, uint8_t* dst, int64_t qs, float* sc) {
+  static const T167Decode D;
   const float s = load_as<float>(row);
   uint8_t codes[256];
   for (int64_t b = 0; b < K / 256; ++b) {
     const uint8_t* p = row + 4 + b * 52;
-    for (int byte = 0; byte < 52; ++byte)
-      for (int n = 0; n < t167_ntrits(byte); ++n) codes[t167_element(byte, n)] = uint8_t(t167_trit(p[byte], n));
+    for (int byte = 0; byte < 48; ++byte) {
+      const uint8_t* t = D.trit[p[byte]];
+      const uint8_t* e = D.elem[byte];
+      codes[e[0]] = t[0], codes[e[1]] = t[1], codes[e[2]] = t[2], codes[e[3]] = t[3], codes[e[4]] = t[4];
+    }
+    for (int byte = 48; byte < 52; ++byte) {
+      const uint8_t* t = D.trit[p[byte]];
+      const uint8_t* e = D.elem[byte];
+      codes[e[0]] = t[0], codes[e[1]] = t[1], codes[e[2]] = t[2], codes[e[3]] = t[3];
+    }
     for (int q = 0; q < 64; ++q) std::memcpy(dst + (b * 64 + q) * qs, codes + 4 * q, 4);
     sc[b] = s;
   }
