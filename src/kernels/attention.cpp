@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "kernels/exp_neg.h"
 #include "kernels/half.h"
 
 #if defined(__x86_64__)
@@ -96,21 +97,16 @@ AT_FN float hsum(__m256 v) {
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
   return _mm_cvtss_f32(s);
 }
-// e^x for x <= 0 (x >= -87.3 keeps the result normal; below that it flushes to 0). Range reduction
-// x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial: relative error ~2 ulp.
+// e^x for x <= 0 (exp_neg.h).
 AT_FN __m256 exp_neg(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  namespace E = detail::exp_neg;
+  x = _mm256_max_ps(x, _mm256_set1_ps(E::kMin));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(E::kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(E::kPoly[0]);
+  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(E::kPoly[i]));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
@@ -237,9 +233,13 @@ void attend_with(const std::string& isa, const AttnArgs& a) {
   throw Error("attend: ISA '" + isa + "' is unknown or not supported by this CPU");
 }
 
+// The decode hot path (one call per head and token): the implementation is chosen once.
 void attend(const AttnArgs& a) {
-  static const std::string best = attend_isas().back();
-  attend_with(best, a);
+  using Fn = void (*)(const AttnArgs&);
+  static const Fn best = has_avx512() ? detail::attend_avx512 : attend_avx2;
+  if (!has_avx2()) return attend_ref(a);
+  check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
+  best(a);
 }
 
 void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
@@ -253,8 +253,7 @@ void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, co
 }
 
 void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out, int64_t o_stride) {
-  static const std::string best = attend_isas().back();
-  attend_block_with(best, a, nq, q, q_stride, out, o_stride);
+  attend_block_with(attend_isa(), a, nq, q, q_stride, out, o_stride);
 }
 const char* attend_isa() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }
 

@@ -69,18 +69,19 @@ void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, cons
   if (rows32_supported(t)) return gemm_rows32(t, il, N, K, X, M, Y, isa);
   if (t != QuantType::TERN167_PC) return gemm_rows8(t, il, N, K, X, M, Y, isa);
   check_t167d("gemm_interleaved", N, K, il, Y);
-  as::check(X != nullptr && M >= 1, "packed gemm_interleaved: needs M >= 1 activation rows");
-  const Isa i = resolve_isa(isa);
-  detail::gemm_layout(t, il, N, K, X, M, Y, i,
-                      i == Isa::Avx512 && t167d_kernel_available() ? detail::avx512vbmi_t167d(t) : nullptr,
+  detail::gemm_layout("gemm_interleaved", t, il, N, K, X, M, Y, isa, nullptr,
+                      t167d_kernel_available() ? detail::avx512vbmi_t167d(t) : nullptr,
                       [](QuantType, const uint8_t* d, int64_t n, int64_t k, uint8_t* rows) { map_t167(false, d, n, k, rows); });
 }
 
 namespace detail {
 
-void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa,
-                 GemmFn fn, FromLayoutFn back) {
+void gemm_layout(const char* what, QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M,
+                 float* Y, Isa isa_in, GemmFn avx2, GemmFn avx512, FromLayoutFn back) {
+  as::check(X != nullptr && M >= 1, std::string("packed ") + what + ": needs M >= 1 activation rows");
+  const Isa isa = resolve_isa(isa_in);
   if (isa == Isa::Avx512 && M >= 8 && amx_enabled()) return avx512_amx_gemm(t, il, true, N, K, X, M, Y);
+  const GemmFn fn = isa == Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : nullptr;
   if (fn) return fn(il, N, K, X, M, Y);
   std::vector<uint8_t> rows(packed_bytes(t, N, K));
   back(t, il, N, K, rows.data());

@@ -123,11 +123,13 @@ IsaKernels avx512_kernels(QuantType t);
 // rows8 GEMM per ISA (nullptr when the type has none).
 GemmFn avx2_rows8(QuantType t);
 GemmFn avx512_rows8(QuantType t);
-// One decode-layout GEMM (rows8, rows32, t167d) after validation: the ISA's kernel `fn` when it has
-// one, else the matrix converted back to the row layout by `back` and that ISA's row kernel.
+// One decode-layout GEMM (rows8, rows32, t167d), after the layout's own shape checks: checks X and
+// M >= 1 (the error names `what`), resolves `isa`, then runs AMX (Isa::Avx512, M >= 8, when
+// enabled), else that ISA's layout kernel (avx2 / avx512; nullptr where it has none), else converts
+// the matrix back to the row layout with `back` and runs that ISA's row kernel.
 using FromLayoutFn = void (*)(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint8_t* rows);
-void gemm_layout(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa,
-                 GemmFn fn, FromLayoutFn back);
+void gemm_layout(const char* what, QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M,
+                 float* Y, Isa isa, GemmFn avx2, GemmFn avx512, FromLayoutFn back);
 // AVX-512 VBMI (byte permutes with 64- and 128-entry tables) on top of Isa::Avx512.
 bool cpu_has_vbmi();
 // tern167_pc GEMM on its digit layout (packed.h), AVX-512 VBMI; nullptr when not compiled in.

@@ -97,10 +97,7 @@ void decode_rows8_row(QuantType t, const uint8_t* r8, int64_t n, int64_t K, uint
 
 void gemm_rows8(QuantType t, const uint8_t* r8, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa) {
   check_rows8(t, "gemm_rows8", N, K, r8, Y);
-  as::check(X != nullptr && M >= 1, "packed gemm_rows8: needs M >= 1 activation rows");
-  const Isa i = resolve_isa(isa);
-  detail::gemm_layout(t, r8, N, K, X, M, Y, i,
-                      i == Isa::Avx512 ? detail::avx512_rows8(t) : i == Isa::Avx2 ? detail::avx2_rows8(t) : nullptr,
+  detail::gemm_layout("gemm_rows8", t, r8, N, K, X, M, Y, isa, detail::avx2_rows8(t), detail::avx512_rows8(t),
                       from_rows8);
 }
 
