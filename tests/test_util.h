@@ -14,6 +14,8 @@ inline std::string shared_dir() {
   return ANGELSLIM_SHARED_DIR;
 }
 inline std::string shared(const std::string& rel) { return shared_dir() + "/" + rel; }
+// The multiple-choice / QA eval sets.
+inline std::string eval_dir() { return shared("data/eval"); }
 inline std::string source_dir() { return ANGELSLIM_SOURCE_DIR; }
 inline std::string cli_bin() { return ANGELSLIM_BIN; }
 

@@ -13,12 +13,6 @@ namespace {
 
 torch::Tensor flat_double(const torch::Tensor& x) { return x.detach().to(torch::kCPU, torch::kDouble).flatten(); }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
 // Figure layout (pixels). Text is the 5x7 font at scale 2: 14 px high, 12 px a character.
 constexpr int kFont = 2;
 constexpr int kLeft = 96;   // room for the y tick labels
@@ -34,6 +28,13 @@ std::string count_label(int k) {  // 10^k
 }
 
 }  // namespace
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 
 int64_t Histogram::total() const {
   int64_t t = 0;

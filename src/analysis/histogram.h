@@ -24,6 +24,8 @@ struct Histogram {
 // `name` on non-finite values.
 Histogram compute_histogram(const torch::Tensor& x, int64_t bins, double lo, double hi,
                             const std::string& name = "x");
+// v with 3 significant digits (printf "%.3g"), as the reports print numbers.
+std::string fmt(double v);
 // max |x| over the tensors: the half-width of a symmetric histogram range (1 when all are zero).
 double symmetric_range(const std::vector<torch::Tensor>& xs);
 

@@ -20,13 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr const char* kLayerPrefix = "model.layers.";
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
-std::string shape_str(const torch::Tensor& t) {
+std::string dims_text(const torch::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? " X " : "") + std::to_string(t.size(i));
   return s + "]";
@@ -163,7 +157,7 @@ nlohmann::json analyze_scales(Model& model, const ScaleAnalysisOptions& o) {
     after_label = "FP8 E4M3 PER-CHANNEL QDQ";
   }
   const std::string wpng = (fs::path(o.out_dir) / "weights_hist.png").string();
-  nlohmann::json wj = compare(w, w_after, o.layer + ".weight", "WEIGHT  " + o.layer + "  " + shape_str(w), after_label,
+  nlohmann::json wj = compare(w, w_after, o.layer + ".weight", "WEIGHT  " + o.layer + "  " + dims_text(w), after_label,
                               o.bins, wpng);
   wj["shape"] = w.sizes().vec();
   wj["after"] = after;

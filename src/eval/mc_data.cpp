@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "common/text.h"
 #include "eval/mc.h"
 
 #ifdef AS_HAVE_BZIP2
@@ -49,15 +50,6 @@ const TaskEntry& find_task(const std::string& name) {
   std::string list;
   for (const std::string& n : mc_task_names()) list += (list.empty() ? "" : ", ") + n;
   throw Error("unknown eval task '" + name + "' (tasks: " + list + ")");
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string strip(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && is_space(s[b])) ++b;
-  while (e > b && is_space(s[e - 1])) --e;
-  return s.substr(b, e - b);
 }
 
 // ---- bzip2 ----

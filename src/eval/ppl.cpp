@@ -7,21 +7,13 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "eval/scoring.h"
 
 namespace as {
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string strip(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && is_space(s[b])) ++b;
-  while (e > b && is_space(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
 
 // Paragraph separators are empty lines (a lone '\r' counts as empty). Whitespace-only lines stay
 // inside their paragraph, so the split agrees with text.split("\n\n") on LF files.

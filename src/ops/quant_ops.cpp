@@ -11,12 +11,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;  // elements per parallel task for elementwise loops
 
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 // True when `s` broadcasts to x's shape without growing it.
 bool broadcasts_to(const torch::Tensor& s, const torch::Tensor& x) {
   if (s.dim() > x.dim()) return s.numel() == 1;
@@ -97,6 +91,12 @@ void for_rows(int64_t rows, int64_t cols, F&& f) {
 }
 
 }  // namespace
+
+std::string shape_str(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
 
 void check_finite(const torch::Tensor& x, const std::string& name) {
   check(x.defined(), name + ": tensor is undefined");

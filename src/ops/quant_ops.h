@@ -118,5 +118,7 @@ torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t size, 
 
 // Throws as::Error naming `name` if x has a NaN or an infinity.
 void check_finite(const torch::Tensor& x, const std::string& name);
+// A tensor's shape as "[2, 3]", for error messages.
+std::string shape_str(const torch::Tensor& t);
 
 }  // namespace as::ops

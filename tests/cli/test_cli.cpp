@@ -38,7 +38,7 @@ TEST(Cli, GenerateReproducesGoldenFromLlama2cFileAndConvertedDir) {
   auto conv = run(bin() + " convert llama2c --checkpoint " + q(ckpt) + " --tokenizer " +
                   q(shared("models/stories260K/tok512.bin")) + " --out " + q(tmp / "hf"));
   ASSERT_EQ(conv.code, 0) << conv.out;
-  for (const std::string model : {ckpt, tmp / "hf"}) {
+  for (const std::string& model : {ckpt, std::string(tmp / "hf")}) {
     for (auto& g : greedy_golden()) {
       auto want = g["greedy_ids"].get<std::vector<int>>();
       auto r = run(bin() + " generate --model " + q(model) + " --prompt " + q(g["prompt"].get<std::string>()) +

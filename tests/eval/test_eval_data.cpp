@@ -12,9 +12,8 @@
 
 namespace {
 
+using as::test::eval_dir;
 using as::test::shared;
-
-std::string eval_dir() { return shared("data/eval"); }
 
 void write(const std::string& path, const std::string& content) {
   std::ofstream f(path, std::ios::binary);

@@ -18,12 +18,11 @@
 
 namespace {
 
+using as::test::eval_dir;
 using as::test::shared;
 
 std::string model_path() { return shared("models/stories260K/stories260K.bin"); }
 std::string tinystories() { return shared("data/tinystories_val.txt"); }
-std::string eval_dir() { return shared("data/eval"); }
-
 class Stories : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

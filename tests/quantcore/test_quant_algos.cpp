@@ -14,26 +14,14 @@
 #include "quant/core/gptq.h"
 #include "quant/core/rtn.h"
 #include "quant/core/smoothquant.h"
+#include "quantcore/quantcore_test.h"
 
 namespace {
 
 using namespace as;
+using as::test::expect_error;
 using torch::indexing::Slice;
 
-struct Threads : ::testing::Environment {
-  void SetUp() override { torch::set_num_threads(2); }
-};
-[[maybe_unused]] const auto* kEnv = ::testing::AddGlobalTestEnvironment(new Threads);
-
-template <typename F>
-void expect_error(F&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected as::Error containing '" << needle << "'";
-  } catch (const as::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 // Correlated activations [T, in] with log-normal channel magnitudes; `outliers` multiplies a few
 // channels by 25 (the activation-outlier pattern of LLM hidden states).

@@ -8,29 +8,16 @@
 #include "kernels/fp8.h"
 #include "kernels/int_quant.h"
 #include "ops/quant_ops.h"
+#include "quantcore/quantcore_test.h"
 
 namespace {
 
 using namespace as;
+using as::test::expect_error;
 
-struct Threads : ::testing::Environment {
-  void SetUp() override { torch::set_num_threads(2); }
-};
-[[maybe_unused]] const auto* kEnv = ::testing::AddGlobalTestEnvironment(new Threads);
 
 bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
   return a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type() && torch::equal(a, b);
-}
-
-// Expects fn to throw as::Error whose message contains `needle`.
-template <typename F>
-void expect_error(F&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected as::Error containing '" << needle << "'";
-  } catch (const as::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 TEST(QuantOpsFp8, PerTensorMatchesKernel) {

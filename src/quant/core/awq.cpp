@@ -5,17 +5,12 @@
 
 #include "common/error.h"
 #include "kernels/int_quant.h"
+#include "ops/quant_ops.h"
 
 namespace as::quant {
 namespace {
 
 using torch::indexing::Slice;
-
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 
 void check_float(const torch::Tensor& x, const std::string& name) {
   check(x.defined() && torch::isFloatingType(x.scalar_type()),
@@ -25,7 +20,7 @@ void check_float(const torch::Tensor& x, const std::string& name) {
 torch::Tensor tokens_2d(const torch::Tensor& x, int64_t in, const std::string& name) {
   check_float(x, name);
   check(x.dim() >= 1 && x.size(-1) == in,
-        name + ": expected [..., " + std::to_string(in) + "], got " + shape_str(x));
+        name + ": expected [..., " + std::to_string(in) + "], got " + ops::shape_str(x));
   ops::check_finite(x, name);
   return x.reshape({-1, in}).to(torch::kCPU, torch::kFloat32);
 }
@@ -49,7 +44,7 @@ torch::Tensor awq_act_mean(const torch::Tensor& x, const std::string& name) {
 
 torch::Tensor awq_apply_scales(const torch::Tensor& w, const torch::Tensor& s) {
   check(w.dim() == 2 && s.dim() == 1 && s.size(0) == w.size(1),
-        "awq_apply_scales: scales " + shape_str(s) + " do not match weight " + shape_str(w));
+        "awq_apply_scales: scales " + ops::shape_str(s) + " do not match weight " + ops::shape_str(w));
   return (w.to(torch::kFloat32) * s.to(torch::kFloat32).unsqueeze(0)).to(w.scalar_type());
 }
 
@@ -64,7 +59,7 @@ AwqScaleResult awq_search_scales(const std::vector<torch::Tensor>& weights, cons
     const std::string wn = name + "[" + std::to_string(i) + "]";
     check_float(weights[i], wn);
     check(weights[i].dim() == 2 && weights[i].size(1) == in,
-          wn + ": expected [out, " + std::to_string(in) + "], got " + shape_str(weights[i]));
+          wn + ": expected [out, " + std::to_string(in) + "], got " + ops::shape_str(weights[i]));
     ops::check_finite(weights[i], wn);
     wf.push_back(weights[i].to(torch::kCPU, torch::kFloat32).contiguous());
   }
@@ -117,7 +112,7 @@ AwqClipResult awq_search_clip(const torch::Tensor& w, const torch::Tensor& x, co
                               int64_t n_sample_tokens, double max_shrink, const std::string& name) {
   check_cfg(cfg, name);
   check_float(w, name);
-  check(w.dim() == 2, name + ": expected a 2-D weight [out, in], got " + shape_str(w));
+  check(w.dim() == 2, name + ": expected a 2-D weight [out, in], got " + ops::shape_str(w));
   check(n_sample_tokens > 0, name + ": n_sample_tokens must be positive");
   check(max_shrink >= 0.0 && max_shrink < 1.0, name + ": max_shrink must be in [0, 1)");
   ops::check_finite(w, name);

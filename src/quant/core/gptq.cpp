@@ -7,17 +7,12 @@
 
 #include "common/error.h"
 #include "kernels/int_quant.h"
+#include "ops/quant_ops.h"
 
 namespace as::quant {
 namespace {
 
 using torch::indexing::Slice;
-
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 
 }  // namespace
 
@@ -34,7 +29,7 @@ void HessianAccumulator::add(const torch::Tensor& x) {
   check(x.defined() && torch::isFloatingType(x.scalar_type()),
         name_ + ": expected a floating-point tensor");
   check(x.dim() >= 1 && x.size(-1) == in_,
-        name_ + ": expected [..., " + std::to_string(in_) + "], got " + shape_str(x));
+        name_ + ": expected [..., " + std::to_string(in_) + "], got " + ops::shape_str(x));
   ops::check_finite(x, name_);
   torch::Tensor xs = x.reshape({-1, in_}).to(torch::kCPU, h_.scalar_type());
   const int64_t m = xs.size(0);
@@ -50,7 +45,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   const std::string hname = name + " hessian";
   check(weight.defined() && torch::isFloatingType(weight.scalar_type()),
         name + ": expected a floating-point weight tensor");
-  check(weight.dim() == 2, name + ": expected a 2-D weight [out, in], got " + shape_str(weight));
+  check(weight.dim() == 2, name + ": expected a 2-D weight [out, in], got " + ops::shape_str(weight));
   kernels::check_int_bits(cfg.bits, name.c_str());
   check(cfg.group_size == -1 || cfg.group_size > 0,
         name + ": group_size must be -1 or positive, got " + std::to_string(cfg.group_size));
@@ -60,7 +55,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   check(hessian.defined() && hessian.dim() == 2 && hessian.size(0) == cols &&
             hessian.size(1) == cols,
         hname + ": expected [" + std::to_string(cols) + ", " + std::to_string(cols) + "], got " +
-            (hessian.defined() ? shape_str(hessian) : std::string("undefined")));
+            (hessian.defined() ? ops::shape_str(hessian) : std::string("undefined")));
   check(torch::isFloatingType(hessian.scalar_type()), hname + ": expected a floating-point tensor");
   ops::check_finite(weight, name);
   ops::check_finite(hessian, hname);

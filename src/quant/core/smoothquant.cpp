@@ -8,12 +8,6 @@
 namespace as::quant {
 namespace {
 
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 // Validates the linears and returns them as float32 CPU tensors.
 std::vector<torch::Tensor> checked_weights(const std::vector<torch::Tensor>& weights, int64_t in,
                                            const std::string& name) {
@@ -25,7 +19,7 @@ std::vector<torch::Tensor> checked_weights(const std::vector<torch::Tensor>& wei
     check(w.defined() && torch::isFloatingType(w.scalar_type()),
           wn + ": expected a floating-point tensor");
     check(w.dim() == 2 && w.size(1) == in,
-          wn + ": expected [out, " + std::to_string(in) + "], got " + shape_str(w));
+          wn + ": expected [out, " + std::to_string(in) + "], got " + ops::shape_str(w));
     ops::check_finite(w, wn);
     out.push_back(w.to(torch::kCPU, torch::kFloat32));
   }
@@ -55,7 +49,7 @@ torch::Tensor smoothquant_scales(const torch::Tensor& act_absmax,
 
 torch::Tensor smooth_fold_prev(const torch::Tensor& prev, const torch::Tensor& s) {
   check(prev.dim() >= 1 && s.dim() == 1 && prev.size(0) == s.size(0),
-        "smooth_fold_prev: scales " + shape_str(s) + " do not match " + shape_str(prev));
+        "smooth_fold_prev: scales " + ops::shape_str(s) + " do not match " + ops::shape_str(prev));
   std::vector<int64_t> shape(size_t(prev.dim()), 1);
   shape[0] = s.size(0);
   return (prev.to(torch::kFloat32) / s.to(torch::kFloat32).reshape(shape)).to(prev.scalar_type());
@@ -63,7 +57,7 @@ torch::Tensor smooth_fold_prev(const torch::Tensor& prev, const torch::Tensor& s
 
 torch::Tensor smooth_fold_next(const torch::Tensor& w, const torch::Tensor& s) {
   check(w.dim() == 2 && s.dim() == 1 && w.size(1) == s.size(0),
-        "smooth_fold_next: scales " + shape_str(s) + " do not match weight " + shape_str(w));
+        "smooth_fold_next: scales " + ops::shape_str(s) + " do not match weight " + ops::shape_str(w));
   return (w.to(torch::kFloat32) * s.to(torch::kFloat32).unsqueeze(0)).to(w.scalar_type());
 }
 
