@@ -9,10 +9,15 @@
 set(AS_SRC_ROOT ${CMAKE_SOURCE_DIR}/src)
 set(AS_PCH_TARGET "")
 
-function(_as_use_torch target)
+# Unity build (ANGELSLIM_UNITY_BUILD) for a target whose sources all pay for heavy headers.
+function(as_unity_build target)
   if(ANGELSLIM_UNITY_BUILD)
     set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${ANGELSLIM_UNITY_BATCH})
   endif()
+endfunction()
+
+function(_as_use_torch target)
+  as_unity_build(${target})
   target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
   target_include_directories(${target} SYSTEM PUBLIC ${TORCH_INCLUDE_DIRS})
   get_property(pch GLOBAL PROPERTY AS_TORCH_PCH_TARGET)

@@ -6,7 +6,8 @@
 #include "analysis/scale_analysis.h"
 #include "cli/model_options.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_analyze {
 namespace {
 
 struct Opts {
@@ -22,7 +23,7 @@ int run(Opts o) {
   return 0;
 }
 
-const Register reg(
+const Register reg_analyze(
     {"analyze", "Scale analysis of one linear: weight / activation histograms before and after FP8 QDQ",
      [](CLI::App& sub, const GlobalOptions&) {
        auto o = std::make_shared<Opts>();
@@ -52,4 +53,4 @@ const Register reg(
      }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_analyze

@@ -14,7 +14,8 @@
 #include "cli/lean_open.h"
 #include "runtime/lean/lean.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_bench {
 namespace {
 
 struct Opts {
@@ -167,7 +168,7 @@ int run(const Opts& o, const GlobalOptions& g) {
   return 0;
 }
 
-const Register reg({"bench", "Measure prefill/decode tokens/s and peak RSS of a model",
+const Register reg_bench({"bench", "Measure prefill/decode tokens/s and peak RSS of a model",
                     [](CLI::App& sub, const GlobalOptions& g) {
                       auto o = std::make_shared<Opts>();
                       o->m.add_to(sub);
@@ -182,4 +183,4 @@ const Register reg({"bench", "Measure prefill/decode tokens/s and peak RSS of a 
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_bench

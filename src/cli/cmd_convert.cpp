@@ -4,7 +4,8 @@
 #include "io/dtype.h"
 #include "model/hf_export.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_convert {
 namespace {
 
 struct Opts {
@@ -17,7 +18,7 @@ DType parse_storage_dtype(const std::string& s) {
   return DType::BF16;
 }
 
-const Register reg({"convert", "Convert foreign checkpoints into HF model directories",
+const Register reg_convert({"convert", "Convert foreign checkpoints into HF model directories",
                     [](CLI::App& sub, const GlobalOptions&) {
                       sub.require_subcommand(1);
                       auto o = std::make_shared<Opts>();
@@ -37,4 +38,4 @@ const Register reg({"convert", "Convert foreign checkpoints into HF model direct
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_convert

@@ -7,7 +7,8 @@
 #include "eval/mc.h"
 #include "eval/ppl.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_eval {
 namespace {
 
 struct PplOpts {
@@ -23,7 +24,7 @@ struct McOpts {
   bool json = false;
 };
 
-const Register reg({"eval", "Evaluate a model: perplexity (ppl) or multiple-choice accuracy (mc)",
+const Register reg_eval({"eval", "Evaluate a model: perplexity (ppl) or multiple-choice accuracy (mc)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       sub.require_subcommand(1);
                       auto po = std::make_shared<PplOpts>();
@@ -73,4 +74,4 @@ const Register reg({"eval", "Evaluate a model: perplexity (ppl) or multiple-choi
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_eval

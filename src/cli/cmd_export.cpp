@@ -9,7 +9,8 @@
 #include "io/gguf/ggml_types.h"
 #include "model/model.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_export {
 namespace {
 
 const bool gguf_loader_registered = (register_gguf_loader(), true);
@@ -41,7 +42,7 @@ int run_gguf(const Opts& o) {
   return 0;
 }
 
-const Register reg({"export", "Export a model to another runtime's format (GGUF for llama.cpp)",
+const Register reg_export({"export", "Export a model to another runtime's format (GGUF for llama.cpp)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       (void)gguf_loader_registered;
                       sub.require_subcommand(1);
@@ -67,4 +68,4 @@ const Register reg({"export", "Export a model to another runtime's format (GGUF 
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_export

@@ -8,7 +8,8 @@
 #include "cli/lean_open.h"
 #include "runtime/lean/lean.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_generate {
 namespace {
 
 struct Opts {
@@ -65,7 +66,7 @@ int run(const Opts& o) {
   return 0;
 }
 
-const Register reg({"generate", "Generate text from a prompt (greedy or seeded sampling)",
+const Register reg_generate({"generate", "Generate text from a prompt (greedy or seeded sampling)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       o->m.add_to(sub);
@@ -84,4 +85,4 @@ const Register reg({"generate", "Generate text from a prompt (greedy or seeded s
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_generate

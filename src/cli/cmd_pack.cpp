@@ -8,7 +8,8 @@
 #include "kernels/packed/packed.h"
 #include "runtime/lean/lean.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_pack {
 namespace {
 
 struct Opts {
@@ -35,7 +36,7 @@ int run(const Opts& o) {
   return 0;
 }
 
-const Register reg({"pack", "Pack an HF model's linears into a low-bit format for the lean runtime",
+const Register reg_pack({"pack", "Pack an HF model's linears into a low-bit format for the lean runtime",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       sub.add_option("--model,-m", o->model, "Hugging Face model directory (safetensors)")->required();
@@ -49,4 +50,4 @@ const Register reg({"pack", "Pack an HF model's linears into a low-bit format fo
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_pack

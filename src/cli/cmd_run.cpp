@@ -4,7 +4,8 @@
 #include "cli/command.h"
 #include "jobs/run_job.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_run {
 namespace {
 
 struct Opts {
@@ -13,7 +14,7 @@ struct Opts {
   bool check_only = false;
 };
 
-const Register reg({"run", "Run a YAML job: load, compress, evaluate, write report.json",
+const Register reg_run({"run", "Run a YAML job: load, compress, evaluate, write report.json",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       sub.add_option("--config,-c", o->config, "Job file (YAML)")->required();
@@ -37,4 +38,4 @@ const Register reg({"run", "Run a YAML job: load, compress, evaluate, write repo
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_run

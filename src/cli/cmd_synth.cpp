@@ -6,7 +6,8 @@
 #include "common/error.h"
 #include "model/synth.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_synth {
 namespace {
 
 struct Opts {
@@ -44,7 +45,7 @@ int run(const Opts& o) {
   return 0;
 }
 
-const Register reg({"synth", "Write a random-weight model directory of any size (streamed)",
+const Register reg_synth({"synth", "Write a random-weight model directory of any size (streamed)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       sub.add_option("--arch", o->arch, "Architecture")
@@ -67,4 +68,4 @@ const Register reg({"synth", "Write a random-weight model directory of any size 
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_synth

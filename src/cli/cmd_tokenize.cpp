@@ -7,7 +7,8 @@
 #include "common/error.h"
 #include "io/tokenizer/tokenizer.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_tokenize {
 namespace {
 
 struct Opts {
@@ -48,7 +49,7 @@ int run(const Opts& o) {
   return 0;
 }
 
-const Register reg({"tokenize", "Encode text to token ids (no BOS/EOS added)",
+const Register reg_tokenize({"tokenize", "Encode text to token ids (no BOS/EOS added)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       sub.add_option("--tokenizer", o->tokenizer,
@@ -66,4 +67,4 @@ const Register reg({"tokenize", "Encode text to token ids (no BOS/EOS added)",
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_tokenize

@@ -5,7 +5,8 @@
 #include "cli/command.h"
 #include "io/compressed_tensors/ct_validate.h"
 
-namespace as::cli {
+// A namespace per command: the CLI compiles as a unity build.
+namespace as::cli::cmd_validate {
 namespace {
 
 struct Opts {
@@ -13,7 +14,7 @@ struct Opts {
   bool json = false;
 };
 
-const Register reg({"validate", "Check a compressed-tensors checkpoint directory (what vLLM/SGLang load)",
+const Register reg_validate({"validate", "Check a compressed-tensors checkpoint directory (what vLLM/SGLang load)",
                     [](CLI::App& sub, const GlobalOptions&) {
                       auto o = std::make_shared<Opts>();
                       sub.add_option("dir", o->dir, "Checkpoint directory")->required();
@@ -35,4 +36,4 @@ const Register reg({"validate", "Check a compressed-tensors checkpoint directory
                     }});
 
 }  // namespace
-}  // namespace as::cli
+}  // namespace as::cli::cmd_validate
