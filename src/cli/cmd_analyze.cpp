@@ -6,7 +6,6 @@
 #include "analysis/scale_analysis.h"
 #include "cli/model_options.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_analyze {
 namespace {
 

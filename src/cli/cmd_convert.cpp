@@ -4,7 +4,6 @@
 #include "io/dtype.h"
 #include "model/hf_export.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_convert {
 namespace {
 

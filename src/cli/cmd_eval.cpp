@@ -7,7 +7,6 @@
 #include "eval/mc.h"
 #include "eval/ppl.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_eval {
 namespace {
 

@@ -9,7 +9,6 @@
 #include "io/gguf/ggml_types.h"
 #include "model/model.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_export {
 namespace {
 

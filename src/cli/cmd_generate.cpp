@@ -8,7 +8,6 @@
 #include "cli/lean_open.h"
 #include "runtime/lean/lean.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_generate {
 namespace {
 

@@ -8,7 +8,6 @@
 #include "kernels/packed/packed.h"
 #include "runtime/lean/lean.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_pack {
 namespace {
 

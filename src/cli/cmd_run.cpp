@@ -4,7 +4,6 @@
 #include "cli/command.h"
 #include "jobs/run_job.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_run {
 namespace {
 

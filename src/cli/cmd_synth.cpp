@@ -6,7 +6,6 @@
 #include "common/error.h"
 #include "model/synth.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_synth {
 namespace {
 

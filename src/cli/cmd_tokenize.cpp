@@ -7,7 +7,6 @@
 #include "common/error.h"
 #include "io/tokenizer/tokenizer.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_tokenize {
 namespace {
 

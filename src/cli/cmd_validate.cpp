@@ -5,7 +5,6 @@
 #include "cli/command.h"
 #include "io/compressed_tensors/ct_validate.h"
 
-// A namespace per command: the CLI compiles as a unity build.
 namespace as::cli::cmd_validate {
 namespace {
 

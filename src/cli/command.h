@@ -1,4 +1,5 @@
 // CLI subcommand registry: each cmd_*.cpp registers one subcommand with a static Register object.
+// The CLI compiles as a unity build, so each cmd_<name>.cpp keeps its code in as::cli::cmd_<name>.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>

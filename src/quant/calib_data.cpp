@@ -7,18 +7,9 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace as {
-namespace {
-
-std::string strip(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-}  // namespace
 
 std::vector<std::string> read_calibration_documents(const CalibDataOptions& o) {
   std::ifstream in(o.path);
