@@ -90,6 +90,7 @@ int run_lean(const Opts& o, const GlobalOptions& g) {
                    {"lm_head_type", m.lm_head_type()},
                    {"load_notes", m.load_notes().size()},
                    {"interleaved_linears", m.interleaved_linears()},
+                   {"recoded_linears", m.recoded_linears()},
                    {"kv_cache", o.rt.kv_cache},
                    {"threads", g.threads},
                    {"isa", packed::isa_name(packed::best_isa())},

@@ -557,6 +557,41 @@ TEST(Lean, Tern167DigitLayoutMatchesTheRowLayout) {
   }
 }
 
+// tern167_pc re-encoded as tern2_pc at load (the default on CPUs without AVX-512 VBMI, where the
+// 2-bit kernels beat the base-3 decode; forced here with ANGELSLIM_RECODE=1 so every CPU runs it):
+// the same weights, 64 bytes read per 256 weights instead of 52, the same model up to the activation
+// blocks (int8 per 128 against per 256).
+TEST(Lean, Tern167RecodedAsTern2RunsTheSameWeights) {
+  const std::string out = wide_hf_dir() + "_tern167_pc";
+  if (!fs::exists(out + "/config.json")) lean::pack_model(wide_hf_dir(), out, {"tern167_pc", "q8_g32"});
+  auto open = [&](const char* recode) {
+    ::setenv("ANGELSLIM_RECODE", recode, 1);
+    auto m = std::make_unique<lean::LeanModel>(out, 64);
+    ::unsetenv("ANGELSLIM_RECODE");
+    return m;
+  };
+  auto a = open("1"), b = open("0");
+  EXPECT_EQ(a->recoded_linears(), 7);  // the layer's linears (lm_head is q8_g32)
+  EXPECT_EQ(b->recoded_linears(), 0);
+  EXPECT_EQ(a->interleaved_linears(), 0);
+  EXPECT_EQ(a->weight_bytes(), b->weight_bytes());  // the file
+  // 12 more bytes per 256 weights: q/k/v/o and gate/up have K = 256 (256 + 256 + 256 + 256 + 512 +
+  // 512 rows), down_proj K = 512 (256 rows).
+  EXPECT_EQ(a->decode_bytes_per_token() - b->decode_bytes_per_token(), uint64_t(12 * 2048 + 24 * 256));
+  const std::vector<int32_t> ids{1, 9, 300, 42, 77, 5, 6, 7, 8};
+  for (int64_t M : {int64_t(1), int64_t(9)}) {
+    a->reset();
+    b->reset();
+    const float* la = a->forward(ids.data(), M, true);
+    std::vector<float> ka(la, la + M * 512);
+    const float* lb = b->forward(ids.data(), M, true);
+    float md = 0, mx = 0;
+    for (size_t i = 0; i < ka.size(); ++i) md = std::max(md, std::fabs(ka[i] - lb[i])), mx = std::max(mx, std::fabs(lb[i]));
+    EXPECT_GT(mx, 0.1f);
+    EXPECT_LT(md, 0.02f * mx) << "M=" << M;
+  }
+}
+
 // A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
 // q8_g32 (listed per linear) and down_proj (K = 172, not a multiple of 32) stays F32; the runtime
 // runs the mix.

@@ -1,6 +1,7 @@
 // tern167_pc's digit layout: exact round trip with the row layout, the documented byte contents
 // checked against the reference dequantizer, the VBMI kernel (native when the CPU has it, and the
-// emulated build) and every other ISA's fallback against the scalar row-layout reference, and errors.
+// emulated build) and every other ISA's fallback against the scalar row-layout reference, and errors;
+// and the exact re-encoding as tern2_pc that CPUs without the digit kernel run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -94,6 +95,59 @@ TEST(PackedT167d, BadShapesAndTypesAreNamed) {
   }
   EXPECT_THROW(gemm_interleaved(kT, buf.data(), 2, 256, nullptr, 1, y.data()), as::Error);
   EXPECT_THROW(from_interleaved(kT, nullptr, 2, 256, buf.data()), as::Error);
+}
+
+// ---- tern167_pc run as tern2_pc (an exact re-encoding where the digit kernel is missing) ----
+
+// The re-encoded rows hold the same values: the reference dequantizers agree bit for bit (tern2_pc's
+// kernels are checked against its reference in test_packed.cpp).
+TEST(PackedRecode, Tern167AsTern2KeepsEveryValue) {
+  const QuantType t2 = QuantType::TERN2_PC;
+  ASSERT_EQ(recode_target(kT), t2);
+  for (int64_t N : {1, 17, 40})
+    for (int64_t K : {256, 768}) {
+      const auto rows = pack_t(N, K, uint32_t(N * 7 + K));
+      std::vector<uint8_t> r2(packed_bytes(t2, N, K), 0xEE);
+      recode_rows(kT, t2, rows.data(), N, K, r2.data());
+      std::vector<float> a(size_t(N * K)), b(size_t(N * K));
+      dequantize_rows(kT, rows.data(), N, K, a.data());
+      dequantize_rows(t2, r2.data(), N, K, b.data());
+      ASSERT_EQ(a, b) << "N=" << N << " K=" << K;
+      // Re-quantizing the values with tern2_pc's own rule gives the same bytes (its absmean rule is
+      // exact on rows that are already ternary).
+      EXPECT_EQ(test::pack(t2, a, N, K), r2) << "N=" << N << " K=" << K;
+    }
+}
+
+TEST(PackedRecode, RunTypeRule) {
+  // Every type but tern167_pc runs as itself; tern167_pc runs as tern2_pc on AVX2 (no digit kernel)
+  // and as itself on the scalar reference and where the VBMI digit kernel runs.
+  for (int i = 0; i < int(kNumQuantTypes); ++i) {
+    const auto t = QuantType(i);
+    if (t == kT) continue;
+    EXPECT_EQ(run_type(t, Isa::Scalar), t);
+    EXPECT_EQ(run_type(t), t);
+    EXPECT_EQ(recode_target(t), t);
+  }
+  EXPECT_EQ(run_type(kT, Isa::Scalar), kT);
+  if (isa_available(Isa::Avx2)) {
+    EXPECT_EQ(run_type(kT, Isa::Avx2), QuantType::TERN2_PC);
+  }
+  if (best_isa() == Isa::Avx512) {  // interleave_rows reports the digit layout for the best ISA
+    EXPECT_EQ(run_type(kT, Isa::Avx512), interleave_rows(kT) == 1 ? kT : QuantType::TERN2_PC);
+  }
+}
+
+TEST(PackedRecode, OtherPairsAndBadShapesAreNamed) {
+  std::vector<uint8_t> buf(8192);
+  try {
+    recode_rows(QuantType::TERN2_PC, kT, buf.data(), 1, 256, buf.data() + 4096);
+    FAIL() << "tern2_pc -> tern167_pc accepted";
+  } catch (const as::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tern2_pc to tern167_pc"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(recode_rows(kT, QuantType::TERN2_PC, buf.data(), 1, 384, buf.data() + 4096), as::Error);
+  EXPECT_THROW(recode_rows(kT, QuantType::TERN2_PC, nullptr, 1, 256, buf.data()), as::Error);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The decode layouts the lean runtime moves linears into at load, behind one set of entry points:
-// rows8 (q4, rows8.cpp), rows32 (sherry125, rows32.cpp) and tern167's digit layout (here).
+// rows8 (q4, rows8.cpp), rows32 (sherry125, rows32.cpp) and tern167's digit layout (here); and the
+// exact re-encoding of tern167_pc as tern2_pc on CPUs without the digit kernel (here).
 #include <cstring>
 #include <string>
 #include <vector>
@@ -72,6 +73,39 @@ void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, cons
   detail::gemm_layout("gemm_interleaved", t, il, N, K, X, M, Y, isa, nullptr,
                       t167d_kernel_available() ? detail::avx512vbmi_t167d(t) : nullptr,
                       [](QuantType, const uint8_t* d, int64_t n, int64_t k, uint8_t* rows) { map_t167(false, d, n, k, rows); });
+}
+
+// ---- tern167_pc run as tern2_pc ----
+QuantType recode_target(QuantType t) { return t == QuantType::TERN167_PC ? QuantType::TERN2_PC : t; }
+
+QuantType run_type(QuantType t, Isa isa) {
+  if (t != QuantType::TERN167_PC) return t;
+  const Isa i = resolve_isa(isa);
+  // The scalar reference is a test oracle, not a speed path: it runs every type as itself.
+  if (i == Isa::Scalar || (i == Isa::Avx512 && t167d_kernel_available())) return t;
+  return QuantType::TERN2_PC;
+}
+
+void recode_rows(QuantType from, QuantType to, const uint8_t* src, int64_t N, int64_t K, uint8_t* dst) {
+  as::check(from == QuantType::TERN167_PC && to == QuantType::TERN2_PC,
+            std::string("packed recode_rows: no exact re-encoding from ") + quant_type(from).name + " to " +
+                quant_type(to).name);
+  check_t167d("recode_rows", N, K, src, dst);
+  const size_t rb_in = packed_row_bytes(from, K), rb_out = packed_row_bytes(to, K);
+  const detail::TypeImpl& in = detail::type_impl(from);
+  detail::parallel_ranges(N, 16, 1, [&](int64_t n0, int64_t n1) {
+    std::vector<uint8_t> codes(static_cast<size_t>(K));  // trit t (0..2) of each element, in order (quad stride 4)
+    std::vector<float> scale(static_cast<size_t>(K / 256));
+    for (int64_t n = n0; n < n1; ++n) {
+      const uint8_t* r = src + size_t(n) * rb_in;
+      uint8_t* o = dst + size_t(n) * rb_out;
+      in.decode(r, K, codes.data(), 4, scale.data());
+      std::memcpy(o, r, 4);  // the fp32 row scale heads both rows
+      std::memset(o + 4, 0, rb_out - 4);
+      // tern2 code c = t (value (c - 1) * s); element e of a 128-block: byte e % 32, bits 2 * (e / 32).
+      for (int64_t k = 0; k < K; ++k) o[4 + (k / 128) * 32 + (k & 31)] |= uint8_t(codes[size_t(k)] << (2 * ((k >> 5) & 3)));
+    }
+  });
 }
 
 namespace detail {

@@ -146,6 +146,19 @@ void from_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, uint
 void gemm_interleaved(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y,
                       Isa isa = Isa::Best);
 
+// ---- running a type as another (an exact re-encoding at load) ----
+// tern167_pc's base-3 bytes (1.625 bpw) cost more to decode than reading 2 bits per weight, except
+// with the AVX-512 VBMI digit kernel (t167d above): on CPUs without it the lean runtime re-encodes
+// tern167_pc rows as tern2_pc (the same trits and row scale, so the same values; 23% more bytes read
+// per token, and the faster 2-bit kernels). Every other type runs as itself.
+// run_type: the type t's weights run as on `isa` (t itself, or TERN2_PC for TERN167_PC there).
+// recode_target: the type t can be re-encoded into exactly (t itself when none).
+QuantType run_type(QuantType t, Isa isa = Isa::Best);
+QuantType recode_target(QuantType t);
+// N rows of `from` -> N rows of recode_target(from) (throws for any other pair, or a K the types
+// cannot hold); dst holds packed_bytes(to, N, K).
+void recode_rows(QuantType from, QuantType to, const uint8_t* src, int64_t N, int64_t K, uint8_t* dst);
+
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
 Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)

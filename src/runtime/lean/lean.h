@@ -99,6 +99,9 @@ class LeanModel {
   // Linears moved into an interleaved layout at load (rows8 for int4, rows32 for sherry125; env
   // ANGELSLIM_INTERLEAVE=0 keeps the row layout, for A/B comparisons).
   int64_t interleaved_linears() const;
+  // Linears re-encoded at load into a type whose kernels run faster on this CPU (tern167_pc as
+  // tern2_pc without AVX-512 VBMI, packed::run_type; env ANGELSLIM_RECODE=0 keeps the file's type).
+  int64_t recoded_linears() const;
   int64_t max_context() const;
   int64_t position() const;  // tokens in the KV cache
   void reset();              // empties the KV cache

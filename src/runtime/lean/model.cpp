@@ -105,6 +105,12 @@ int64_t LeanModel::interleaved_linears() const {
     for (const Linear* l : L.linears()) n += l->interleaved ? 1 : 0;
   return n;
 }
+int64_t LeanModel::recoded_linears() const {
+  int64_t n = p_->W.lm_head.recoded_from ? 1 : 0;
+  for (const auto& L : p_->W.layers)
+    for (const Linear* l : L.linears()) n += l->recoded_from ? 1 : 0;
+  return n;
+}
 int64_t LeanModel::max_context() const { return p_->ctx; }
 int64_t LeanModel::position() const { return p_->pos; }
 void LeanModel::reset() { p_->pos = 0; }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,11 +35,15 @@ struct Linear {
   const float* bias = nullptr;
   int64_t kmain() const { return k_main ? k_main : K; }
   void apply(const float* X, int64_t M, float* Y) const;
-  // Moves a packed linear into its type's interleaved layout (rows8 for int4, rows32 for sherry125)
-  // when it has one and N is a multiple of its row group (decode then reads 8 or 32 rows per vector;
-  // llama.cpp repacks Q4_0 the same way). Env ANGELSLIM_INTERLEAVE=0 disables it. Returns true when
-  // it did, so the caller can release the source pages.
+  std::optional<packed::QuantType> recoded_from;  // the file's type when re-encoded at load
+  // Moves a packed linear into the rows its kernels run fastest on: first the exact re-encoding
+  // packed::run_type asks for (tern167_pc as tern2_pc without AVX-512 VBMI; env ANGELSLIM_RECODE),
+  // then its type's interleaved layout (rows8 for int4, rows32 for sherry125, t167d) when it has one
+  // and N is a multiple of its row group (decode then reads 8 or 32 rows per vector; llama.cpp
+  // repacks Q4_0 the same way; env ANGELSLIM_INTERLEAVE=0 disables it). Returns true when `data` no
+  // longer points into the source, so the caller can release its pages.
   bool use_interleaved();
+  bool recode_for_speed();  // the first step alone
 };
 
 struct Layer {

@@ -34,11 +34,30 @@ void gemm_f32(const float* W, int64_t N, int64_t K, const float* X, int64_t M, f
   });
 }
 
+bool Linear::recode_for_speed() {
+  if (!is_packed || interleaved || recoded_from) return false;
+  // ANGELSLIM_RECODE=0 keeps the file's type, =1 re-encodes wherever an exact re-encoding exists
+  // (for tests and A/B runs on any CPU); unset: where packed::run_type says it runs faster.
+  const char* env = std::getenv("ANGELSLIM_RECODE");
+  const std::string mode = env ? env : "";
+  const packed::QuantType to = mode == "0" ? type : mode == "1" ? packed::recode_target(type) : packed::run_type(type);
+  if (to == type) return false;
+  std::vector<uint8_t> out(packed::packed_bytes(to, N, kmain()));
+  packed::recode_rows(type, to, data, N, kmain(), out.data());
+  bytes = bytes - packed::packed_bytes(type, N, kmain()) + out.size();
+  owned_packed = std::move(out);
+  data = owned_packed.data();
+  recoded_from = type;
+  type = to;
+  return true;
+}
+
 bool Linear::use_interleaved() {
+  const bool recoded = recode_for_speed();
   const char* env = std::getenv("ANGELSLIM_INTERLEAVE");
   const bool enabled = !(env && std::string(env) == "0");
   const int R = is_packed ? packed::interleave_rows(type) : 0;
-  if (!enabled || interleaved || R == 0 || N % R != 0) return false;
+  if (!enabled || interleaved || R == 0 || N % R != 0) return recoded;
   std::vector<uint8_t> il(packed::packed_bytes(type, N, kmain()));
   packed::to_interleaved(type, data, N, kmain(), il.data());
   owned_packed = std::move(il);
