@@ -1,6 +1,8 @@
 // Packed-format matmul benchmarks: per type, GEMV on 0.7B-class decode shapes and a prefill GEMM
 // (M = 512), scalar vs the best ISA, with num_threads() threads (2 unless --threads=N); on CPUs with
-// AMX the AVX-512 GEMM runs twice: "avx512" (AMX switched off) and "avx512_amx".
+// AMX the AVX-512 GEMM runs twice: "avx512" (AMX switched off) and "avx512_amx". And the other half
+// of a decode step's bytes: decode attention of one layer over an fp16 KV cache ("attend/ISA/...",
+// every attention implementation this CPU runs, 0.7B shape: 16 heads of 96 after a 512-token prompt).
 //
 // Counters: wGB/s = packed weight bytes read per second; GFLOP/s = 2*M*N*K per second;
 // roofline% = wGB/s relative to the measured main-memory read bandwidth (printed in the context).
@@ -25,7 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/packed/internal.h"  // detail::amx_available / set_amx_enabled
+#include "kernels/attention.h"
+#include "kernels/half.h"
+#include "kernels/packed/internal.h"  // detail::amx_available / set_amx_enabled, parallel_for
 #include "kernels/packed/packed.h"
 
 namespace {
@@ -140,6 +144,55 @@ void bm_gemm(benchmark::State& st, QuantType t, bool il, Isa isa, bool amx, int6
   detail::set_amx_enabled(amx_before);
 }
 
+// Decode attention of one layer, as the lean runtime runs it: H heads as parallel tasks, each over
+// T cached positions (fp16, contiguous per head). The caches of successive calls rotate through
+// >= rot_mib (like successive layers), and each call is followed by a plain read of another layer's
+// bytes, so p50_vs_read% is the kernel's fraction of the bandwidth measured side by side.
+void bm_attend(benchmark::State& st, const std::string& isa, int64_t H, int64_t hd, int64_t T) {
+  const size_t halves = size_t(2 * H * T * hd), bytes = halves * 2;  // K then V
+  const size_t layers = std::max<size_t>(2, (g_rot_mib << 20) / bytes);
+  std::vector<uint16_t> kv(halves * layers);
+  const auto f = randn(halves, 4, 1.0f);
+  for (size_t i = 0; i < halves; ++i) kv[i] = as::kernels::f32_to_f16(f[i]);
+  for (size_t l = 1; l < layers; ++l) std::memcpy(kv.data() + l * halves, kv.data(), bytes);
+  const auto q = randn(size_t(H * hd), 5, 1.0f);
+  std::vector<float> out(size_t(H * hd));
+  std::vector<double> times, reads;
+  size_t c = 0;
+  uint64_t sink = 0;
+  for (auto _ : st) {
+    const uint16_t* K = kv.data() + c * halves;
+    const uint16_t* V = K + halves / 2;
+    const auto t0 = std::chrono::steady_clock::now();
+    detail::parallel_for(H, [&](int64_t h) {
+      thread_local std::vector<float> scratch;
+      scratch.resize(size_t(T));
+      as::kernels::AttnArgs a;
+      a.kv = as::kernels::KvType::F16, a.hd = hd, a.stride = hd, a.T = T, a.scale = 0.1f;
+      a.q = q.data() + h * hd, a.out = out.data() + h * hd, a.scratch = scratch.data();
+      a.K = K + h * T * hd, a.V = V + h * T * hd;
+      as::kernels::attend_with(isa, a);
+    });
+    benchmark::DoNotOptimize(out.data());
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    st.PauseTiming();
+    const auto t1 = std::chrono::steady_clock::now();
+    sink += stream_read_sum(kv.data() + ((c + layers / 2) % layers) * halves, bytes);
+    reads.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+    st.ResumeTiming();
+    c = c + 1 == layers ? 0 : c + 1;
+  }
+  benchmark::DoNotOptimize(sink);
+  set_counters(st, double(bytes), 4.0 * double(H * T * hd));
+  call_stats(st, times, double(bytes), 4.0 * double(H * T * hd));
+  if (!reads.empty()) {
+    std::sort(reads.begin(), reads.end());
+    const double read_gbs = double(bytes) / reads[reads.size() / 2] / 1e9;
+    st.counters["p50_read_GB/s"] = read_gbs;
+    st.counters["p50_vs_read%"] = st.counters["p50_wGB/s"].value / read_gbs * 100.0;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,6 +244,12 @@ int main(int argc, char** argv) {
       }
     }
   }
+  for (const std::string& isa : as::kernels::attend_isas())
+    for (int64_t T : {64, 544, 4096})
+      benchmark::RegisterBenchmark(("attend/" + isa + "/H16_hd96_T" + std::to_string(T)).c_str(), bm_attend, isa,
+                                   int64_t(16), int64_t(96), T)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
   int n = int(rest.size());
   benchmark::Initialize(&n, rest.data());
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -216,12 +217,24 @@ bool has_avx512() {
                           __builtin_cpu_supports("avx512vl");
   return yes;
 }
+// The implementation attend() uses: the widest this CPU runs, capped like the packed kernels by
+// ANGELSLIM_PACKED_ISA=scalar|avx2 (A/B runs of a narrower CPU's code paths).
+const std::string& best_isa() {
+  static const std::string best = [] {
+    const char* e = std::getenv("ANGELSLIM_PACKED_ISA");
+    const std::string cap = e ? e : "";
+    if (!has_avx2() || cap == "scalar") return std::string("scalar");
+    if (!has_avx512() || cap == "avx2") return std::string("avx2");
+    return std::string("avx512");
+  }();
+  return best;
+}
 }  // namespace
 
 std::vector<std::string> attend_isas() {
   std::vector<std::string> v{"scalar"};
-  if (has_avx2()) v.push_back("avx2");
-  if (has_avx512()) v.push_back("avx512");
+  if (best_isa() != "scalar") v.push_back("avx2");
+  if (best_isa() == "avx512") v.push_back("avx512");
   return v;
 }
 
@@ -236,8 +249,8 @@ void attend_with(const std::string& isa, const AttnArgs& a) {
 // The decode hot path (one call per head and token): the implementation is chosen once.
 void attend(const AttnArgs& a) {
   using Fn = void (*)(const AttnArgs&);
-  static const Fn best = has_avx512() ? detail::attend_avx512 : attend_avx2;
-  if (!has_avx2()) return attend_ref(a);
+  static const Fn best = best_isa() == "avx512" ? detail::attend_avx512 : best_isa() == "avx2" ? attend_avx2 : attend_ref;
+  if (best == attend_ref) return attend_ref(a);
   check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
   best(a);
 }
@@ -255,7 +268,7 @@ void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, co
 void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride, float* out, int64_t o_stride) {
   attend_block_with(attend_isa(), a, nq, q, q_stride, out, o_stride);
 }
-const char* attend_isa() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }
+const char* attend_isa() { return best_isa().c_str(); }
 
 #else
 std::vector<std::string> attend_isas() { return {"scalar"}; }

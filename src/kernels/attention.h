@@ -38,7 +38,8 @@ struct AttnArgs {
 
 void attend_ref(const AttnArgs& a);
 void attend(const AttnArgs& a);
-// Which implementation attend() uses on this CPU: "avx512", "avx2" or "scalar".
+// Which implementation attend() uses on this CPU: "avx512", "avx2" or "scalar" (the widest the CPU
+// runs; env ANGELSLIM_PACKED_ISA=avx2|scalar caps it, as it caps the packed kernels).
 const char* attend_isa();
 // The implementations this CPU runs ("scalar" first, the one attend() uses last), and one of them by
 // name (throws as::Error naming an unknown or unsupported one): for tests and benchmarks.

@@ -161,7 +161,7 @@ void recode_rows(QuantType from, QuantType to, const uint8_t* src, int64_t N, in
 
 // ---- ISA ----
 bool isa_available(Isa isa);  // Best and Scalar are always available
-Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it)
+Isa best_isa();               // the widest available (env ANGELSLIM_PACKED_ISA=scalar|avx2 caps it, and attention's)
 // Whether Isa::Avx512's GEMMs with M >= 8 run on AMX tiles in this process (the CPU has AMX, the OS
 // granted it, and ANGELSLIM_AMX=0 did not switch it off).
 bool amx_gemm_enabled();
