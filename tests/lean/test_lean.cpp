@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -530,12 +531,35 @@ std::string wide_hf_dir() {
   return dir;
 }
 
+// The wide model packed as tern167_pc (lm_head q8_g32).
+std::string wide_tern167_dir() {
+  const std::string out = wide_hf_dir() + "_tern167_pc";
+  if (!fs::exists(out + "/config.json")) lean::pack_model(wide_hf_dir(), out, {"tern167_pc", "q8_g32"});
+  return out;
+}
+
+// The two models' logits for the first M of a fixed prompt, for each M, agree to rel * max |logit|.
+void expect_same_logits(lean::LeanModel& a, lean::LeanModel& b, std::initializer_list<int64_t> Ms, float rel) {
+  const std::vector<int32_t> ids{1, 9, 300, 42, 77, 5, 6, 7, 8};
+  const int64_t V = a.config().vocab;
+  for (int64_t M : Ms) {
+    a.reset();
+    b.reset();
+    const float* la = a.forward(ids.data(), M, true);
+    std::vector<float> ka(la, la + M * V);
+    const float* lb = b.forward(ids.data(), M, true);
+    float md = 0, mx = 0;
+    for (size_t i = 0; i < ka.size(); ++i) md = std::max(md, std::fabs(ka[i] - lb[i])), mx = std::max(mx, std::fabs(lb[i]));
+    EXPECT_GT(mx, 0.1f);
+    EXPECT_LT(md, rel * mx) << "M=" << M;
+  }
+}
+
 // tern167_pc: on CPUs with AVX-512 VBMI every linear moves to the digit layout (packed.h) and
 // computes what the row layout computes (same int8 activations and integer sums); elsewhere
 // nothing moves and the two opens are the same model.
 TEST(Lean, Tern167DigitLayoutMatchesTheRowLayout) {
-  const std::string out = wide_hf_dir() + "_tern167_pc";
-  if (!fs::exists(out + "/config.json")) lean::pack_model(wide_hf_dir(), out, {"tern167_pc", "q8_g32"});
+  const std::string out = wide_tern167_dir();
   const int64_t want = packed::interleave_rows(packed::QuantType::TERN167_PC) == 1 ? 7 : 0;
   std::printf("tern167 digit layout %s here\n", want ? "used" : "not used (no AVX-512 VBMI)");
   auto open = [&] { return std::make_unique<lean::LeanModel>(out, 64); };
@@ -543,18 +567,7 @@ TEST(Lean, Tern167DigitLayoutMatchesTheRowLayout) {
   auto b = open_with_off("ANGELSLIM_INTERLEAVE", open);
   EXPECT_EQ(a->interleaved_linears(), want);
   EXPECT_EQ(b->interleaved_linears(), 0);
-  const std::vector<int32_t> ids{1, 9, 300, 42, 77, 5, 6, 7, 8};
-  for (int64_t M : {int64_t(1), int64_t(5), int64_t(9)}) {  // GEMV, small-M GEMV loop, tiled GEMM
-    a->reset();
-    b->reset();
-    const float* la = a->forward(ids.data(), M, true);
-    std::vector<float> ka(la, la + M * 512);
-    const float* lb = b->forward(ids.data(), M, true);
-    float md = 0, mx = 0;
-    for (size_t i = 0; i < ka.size(); ++i) md = std::max(md, std::fabs(ka[i] - lb[i])), mx = std::max(mx, std::fabs(lb[i]));
-    EXPECT_GT(mx, 0.1f);
-    EXPECT_LT(md, 1e-5f * mx) << "M=" << M;
-  }
+  expect_same_logits(*a, *b, {1, 5, 9}, 1e-5f);  // GEMV, small-M GEMV loop, tiled GEMM
 }
 
 // tern167_pc re-encoded as tern2_pc at load (the default on CPUs without AVX-512 VBMI, where the
@@ -562,8 +575,7 @@ TEST(Lean, Tern167DigitLayoutMatchesTheRowLayout) {
 // the same weights, 64 bytes read per 256 weights instead of 52, the same model up to the activation
 // blocks (int8 per 128 against per 256).
 TEST(Lean, Tern167RecodedAsTern2RunsTheSameWeights) {
-  const std::string out = wide_hf_dir() + "_tern167_pc";
-  if (!fs::exists(out + "/config.json")) lean::pack_model(wide_hf_dir(), out, {"tern167_pc", "q8_g32"});
+  const std::string out = wide_tern167_dir();
   auto open = [&](const char* recode) {
     ::setenv("ANGELSLIM_RECODE", recode, 1);
     auto m = std::make_unique<lean::LeanModel>(out, 64);
@@ -578,18 +590,7 @@ TEST(Lean, Tern167RecodedAsTern2RunsTheSameWeights) {
   // 12 more bytes per 256 weights: q/k/v/o and gate/up have K = 256 (256 + 256 + 256 + 256 + 512 +
   // 512 rows), down_proj K = 512 (256 rows).
   EXPECT_EQ(a->decode_bytes_per_token() - b->decode_bytes_per_token(), uint64_t(12 * 2048 + 24 * 256));
-  const std::vector<int32_t> ids{1, 9, 300, 42, 77, 5, 6, 7, 8};
-  for (int64_t M : {int64_t(1), int64_t(9)}) {
-    a->reset();
-    b->reset();
-    const float* la = a->forward(ids.data(), M, true);
-    std::vector<float> ka(la, la + M * 512);
-    const float* lb = b->forward(ids.data(), M, true);
-    float md = 0, mx = 0;
-    for (size_t i = 0; i < ka.size(); ++i) md = std::max(md, std::fabs(ka[i] - lb[i])), mx = std::max(mx, std::fabs(lb[i]));
-    EXPECT_GT(mx, 0.1f);
-    EXPECT_LT(md, 0.02f * mx) << "M=" << M;
-  }
+  expect_same_logits(*a, *b, {1, 9}, 0.02f);
 }
 
 // A 128-block type on a 64-wide model: K = 64 is not a multiple of 128, so those linears fall back to
