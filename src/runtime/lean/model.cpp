@@ -170,14 +170,20 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
       uint8_t* vc = P.vcache.data() + (int64_t(l) * P.ctx) * KVD * eb;
       // qk-norm, RoPE, then K/V into the cache.
       parallel_for(M, [&](int64_t m) {
+        // The rotation angles of this position, once for all its heads.
+        thread_local std::vector<float> rc, rs;
+        rc.resize(size_t(half)), rs.resize(size_t(half));
         const float pos = float(p0 + m);
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = pos * P.inv_freq[size_t(i)];
+          rc[size_t(i)] = std::cos(a), rs[size_t(i)] = std::sin(a);
+        }
         auto rope = [&](float* x, const float* nw) {
           if (nw) rmsnorm(x, nw, hd, eps, x);
           // Pair i is (i, i + half) in the HF layout, (2i, 2i + 1) in llama.cpp's llama layout.
           const int64_t stride = W.rope_adjacent ? 2 : 1, other = W.rope_adjacent ? 1 : half;
           for (int64_t i = 0; i < half; ++i) {
-            const float a = pos * P.inv_freq[size_t(i)];
-            const float cs = std::cos(a), sn = std::sin(a);
+            const float cs = rc[size_t(i)], sn = rs[size_t(i)];
             float* p1 = x + i * stride;
             const float x1 = p1[0], x2 = p1[other];
             p1[0] = x1 * cs - x2 * sn;
@@ -239,12 +245,12 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
       }
       const float* gs = fused ? P.u.data() : P.g.data();
       const float* us = fused ? P.u.data() + F : P.u.data();
-      const int64_t rs = fused ? 2 * F : F, nc = (F + 4095) / 4096;
-      // SwiGLU into g: g = silu(gate) * up.
+      // SwiGLU into g: g = silu(gate) * up, in chunks of 1024 so that decode's single row is shared too.
+      const int64_t rstride = fused ? 2 * F : F, nc = (F + 1023) / 1024;
       parallel_for(M * nc, [&](int64_t t) {
-        const int64_t m = t / nc, j0 = (t % nc) * 4096, j1 = std::min(F, j0 + 4096);
-        const float* gr = gs + m * rs;
-        const float* ur = us + m * rs;
+        const int64_t m = t / nc, j0 = (t % nc) * 1024, j1 = std::min(F, j0 + 1024);
+        const float* gr = gs + m * rstride;
+        const float* ur = us + m * rstride;
         float* out = P.g.data() + m * F;
         for (int64_t j = j0; j < j1; ++j) out[j] = gr[j] / (1.0f + std::exp(-gr[j])) * ur[j];
       });
