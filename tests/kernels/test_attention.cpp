@@ -3,7 +3,9 @@
 // equal scores average the values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -163,6 +165,17 @@ TEST(Attention, KvStoreRoundsToHalfAndNamesBadTypes) {
   uint16_t h[3];
   kv_store(KvType::F16, src, 3, h);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(h[i], f32_to_f16(src[i]));
+  // The vector path (whole groups of 8) and the scalar tail agree with the scalar rule on random
+  // values, ties (odd mantissas cut at bit 13), subnormal halves, overflow to inf and zeros.
+  std::vector<float> v(45);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  for (auto& x : v) x = nd(rng);
+  const float special[] = {0.0f, -0.0f, 65504.0f, 65520.0f, -1e6f, 1e-6f, -3e-7f, 6.1e-5f, 1.0f + 0x1p-11f, 1.0f + 0x3p-11f};
+  std::copy(std::begin(special), std::end(special), v.begin() + 3);
+  std::vector<uint16_t> hv(v.size());
+  kv_store(KvType::F16, v.data(), int64_t(v.size()), hv.data());
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(hv[i], f32_to_f16(v[i])) << "i=" << i << " x=" << v[i];
   float f[3];
   kv_store(KvType::F32, src, 3, f);
   EXPECT_EQ(f[1], 0.1f);
