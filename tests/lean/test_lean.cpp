@@ -578,10 +578,22 @@ TEST(Lean, Tern167RecodedAsTern2RunsTheSameWeights) {
   const std::string out = wide_tern167_dir();
   auto open = [&](const char* recode) {
     ::setenv("ANGELSLIM_RECODE", recode, 1);
-    auto m = std::make_unique<lean::LeanModel>(out, 64);
+    std::unique_ptr<lean::LeanModel> m;
+    try {
+      m = std::make_unique<lean::LeanModel>(out, 64);
+    } catch (...) {
+      ::unsetenv("ANGELSLIM_RECODE");
+      throw;
+    }
     ::unsetenv("ANGELSLIM_RECODE");
     return m;
   };
+  try {
+    open("off");
+    FAIL() << "ANGELSLIM_RECODE=off accepted";
+  } catch (const as::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ANGELSLIM_RECODE must be 0 or 1"), std::string::npos) << e.what();
+  }
   auto a = open("1"), b = open("0");
   EXPECT_EQ(a->recoded_linears(), 7);  // the layer's linears (lm_head is q8_g32)
   EXPECT_EQ(b->recoded_linears(), 0);

@@ -40,6 +40,8 @@ bool Linear::recode_for_speed() {
   // (for tests and A/B runs on any CPU); unset: where packed::run_type says it runs faster.
   const char* env = std::getenv("ANGELSLIM_RECODE");
   const std::string mode = env ? env : "";
+  check(mode.empty() || mode == "0" || mode == "1",
+        "environment variable ANGELSLIM_RECODE must be 0 or 1 (or unset), not '" + mode + "'");
   const packed::QuantType to = mode == "0" ? type : mode == "1" ? packed::recode_target(type) : packed::run_type(type);
   if (to == type) return false;
   std::vector<uint8_t> out(packed::packed_bytes(to, N, kmain()));
