@@ -88,6 +88,16 @@ void call_stats(benchmark::State& st, std::vector<double>& t, double bytes, doub
   if (g_bw_gbs > 0) st.counters["p50_roofline%"] = bytes / p50 / 1e9 / g_bw_gbs * 100.0;
 }
 
+// The side-by-side plain reads of the same bytes (after call_stats): their median GB/s and the
+// kernel's median as a percentage of it.
+void read_stats(benchmark::State& st, std::vector<double>& reads, double bytes) {
+  if (reads.empty()) return;
+  std::sort(reads.begin(), reads.end());
+  const double read_gbs = bytes / reads[reads.size() / 2] / 1e9;
+  st.counters["p50_read_GB/s"] = read_gbs;
+  st.counters["p50_vs_read%"] = st.counters["p50_wGB/s"].value / read_gbs * 100.0;
+}
+
 // il: the weights are in the type's interleaved layout (rows8 / rows32) and run through gemm_interleaved.
 void run_gemm(QuantType t, bool il, const uint8_t* w, int64_t N, int64_t K, const float* x, int64_t M, float* y,
               Isa isa) {
@@ -118,12 +128,7 @@ void bm_gemv(benchmark::State& st, QuantType t, bool il, Isa isa, int64_t N, int
   benchmark::DoNotOptimize(sink);
   set_counters(st, double(w.bytes), 2.0 * double(N) * double(K));
   call_stats(st, times, double(w.bytes), 2.0 * double(N) * double(K));
-  if (!reads.empty()) {
-    std::sort(reads.begin(), reads.end());
-    const double read_gbs = double(w.bytes) / reads[reads.size() / 2] / 1e9;
-    st.counters["p50_read_GB/s"] = read_gbs;
-    st.counters["p50_vs_read%"] = st.counters["p50_wGB/s"].value / read_gbs * 100.0;
-  }
+  read_stats(st, reads, double(w.bytes));
 }
 
 // amx: Isa::Avx512's GEMM on AMX tiles (where available) or on AVX-512 only.
@@ -185,12 +190,7 @@ void bm_attend(benchmark::State& st, const std::string& isa, int64_t H, int64_t 
   benchmark::DoNotOptimize(sink);
   set_counters(st, double(bytes), 4.0 * double(H * T * hd));
   call_stats(st, times, double(bytes), 4.0 * double(H * T * hd));
-  if (!reads.empty()) {
-    std::sort(reads.begin(), reads.end());
-    const double read_gbs = double(bytes) / reads[reads.size() / 2] / 1e9;
-    st.counters["p50_read_GB/s"] = read_gbs;
-    st.counters["p50_vs_read%"] = st.counters["p50_wGB/s"].value / read_gbs * 100.0;
-  }
+  read_stats(st, reads, double(bytes));
 }
 
 }  // namespace

@@ -35,7 +35,6 @@ std::string fmt(double v) {
   return buf;
 }
 
-
 int64_t Histogram::total() const {
   int64_t t = 0;
   for (int64_t c : counts) t += c;

@@ -49,21 +49,12 @@ KvType kv_type_from_name(const char* name) {
   throw Error("unknown KV cache type '" + s + "' (expected f32 or f16)");
 }
 
-namespace {
-bool has_f16c();
-int64_t kv_store_f16c(const float* src, int64_t n, uint16_t* h);
-}  // namespace
-
 void kv_store(KvType t, const float* src, int64_t n, void* dst) {
   if (t == KvType::F32) {
     std::memcpy(dst, src, size_t(n) * 4);
     return;
   }
-  auto* h = static_cast<uint16_t*>(dst);
-  // vcvtps2ph rounds to nearest even like f32_to_f16 (NaNs keep their payload instead of becoming
-  // the canonical quiet NaN); the scalar loop finishes the tail.
-  int64_t i = has_f16c() ? kv_store_f16c(src, n, h) : 0;
-  for (; i < n; ++i) h[i] = f32_to_f16(src[i]);
+  f32_to_f16_row(src, static_cast<uint16_t*>(dst), size_t(n));
 }
 
 namespace {
@@ -220,15 +211,6 @@ bool has_avx2() {
                           __builtin_cpu_supports("f16c");
   return yes;
 }
-bool has_f16c() { return has_avx2(); }
-// Converts the whole 8-element groups of src; returns how many it converted.
-__attribute__((target("avx2,f16c"))) int64_t kv_store_f16c(const float* src, int64_t n, uint16_t* h) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  return i;
-}
 bool has_avx512() {
   static const bool yes = has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl");
@@ -288,10 +270,6 @@ void attend_block(const AttnArgs& a, int64_t nq, const float* q, int64_t q_strid
 const char* attend_isa() { return best_isa().c_str(); }
 
 #else
-namespace {
-bool has_f16c() { return false; }
-int64_t kv_store_f16c(const float*, int64_t, uint16_t*) { return 0; }
-}  // namespace
 std::vector<std::string> attend_isas() { return {"scalar"}; }
 void attend_with(const std::string& isa, const AttnArgs& a) {
   check(isa == "scalar", "attend: ISA '" + isa + "' is unknown or not supported by this CPU");

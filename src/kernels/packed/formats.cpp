@@ -699,6 +699,12 @@ namespace detail {
 
 int tern167_element(int byte, int n) { return n < t167_ntrits(byte) ? t167_element(byte, n) : -1; }
 
+void code2_planes(const uint8_t* codes, int64_t K, uint8_t* qs) {
+  std::memset(qs, 0, size_t(K / 4));
+  for (int64_t b = 0; b < K / 128; ++b)
+    for (int e = 0; e < 128; ++e) c2_set(qs + b * 32, e, codes[b * 128 + e]);
+}
+
 const TypeImpl& type_impl(QuantType t) { return kRows[int(t)].impl; }
 
 float decode_fp8_row(const uint8_t* row, int64_t K, float* out) {

@@ -91,19 +91,19 @@ void recode_rows(QuantType from, QuantType to, const uint8_t* src, int64_t N, in
             std::string("packed recode_rows: no exact re-encoding from ") + quant_type(from).name + " to " +
                 quant_type(to).name);
   check_t167d("recode_rows", N, K, src, dst);
+  // The decoder's trits t (0..2, in element order with a quad stride of 4) are tern2 codes c = t
+  // (value (c - 1) * s), and the fp32 row scale heads both rows.
   const size_t rb_in = packed_row_bytes(from, K), rb_out = packed_row_bytes(to, K);
   const detail::TypeImpl& in = detail::type_impl(from);
   detail::parallel_ranges(N, 16, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<uint8_t> codes(static_cast<size_t>(K));  // trit t (0..2) of each element, in order (quad stride 4)
+    std::vector<uint8_t> codes(static_cast<size_t>(K));
     std::vector<float> scale(static_cast<size_t>(K / 256));
     for (int64_t n = n0; n < n1; ++n) {
       const uint8_t* r = src + size_t(n) * rb_in;
       uint8_t* o = dst + size_t(n) * rb_out;
       in.decode(r, K, codes.data(), 4, scale.data());
-      std::memcpy(o, r, 4);  // the fp32 row scale heads both rows
-      std::memset(o + 4, 0, rb_out - 4);
-      // tern2 code c = t (value (c - 1) * s); element e of a 128-block: byte e % 32, bits 2 * (e / 32).
-      for (int64_t k = 0; k < K; ++k) o[4 + (k / 128) * 32 + (k & 31)] |= uint8_t(codes[size_t(k)] << (2 * ((k >> 5) & 3)));
+      std::memcpy(o, r, 4);
+      detail::code2_planes(codes.data(), K, o + 4);
     }
   });
 }

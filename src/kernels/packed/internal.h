@@ -100,6 +100,8 @@ const TypeImpl& type_impl(QuantType t);
 int tern167_element(int byte, int n);
 uint8_t tern167_scaled(uint8_t v);
 uint8_t tern167_value(uint8_t b);
+// K 2-bit codes (0..3, K % 128 == 0) -> the 2-bit planes of seq2 / tern2 (32 bytes per 128, formats.h).
+void code2_planes(const uint8_t* codes, int64_t K, uint8_t* qs);
 
 // sherry125: the GEMM codes of the 32 group codes c = flip << 4 | slot, four bytes u + 1 (lane 0
 // lowest), as TypeImpl::decode writes them.
