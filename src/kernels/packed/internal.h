@@ -136,6 +136,9 @@ void gemm_layout(const char* what, QuantType t, const uint8_t* il, int64_t N, in
 bool cpu_has_vbmi();
 // tern167_pc GEMM on its digit layout (packed.h), AVX-512 VBMI; nullptr when not compiled in.
 GemmFn avx512vbmi_t167d(QuantType t);
+// sherry125 GEMM on the rows32 layout with vpermb table lookups, AVX-512 VBMI; nullptr when not
+// compiled in. Selected over avx512_rows32 where the CPU has VBMI.
+GemmFn avx512vbmi_rows32(QuantType t);
 // AMX (tile registers, tdpbsud / tdpbf16ps) on top of Isa::Avx512: the CPU has AMX-TILE, -INT8 and
 // -BF16 and the OS granted this process the tile state. When enabled, Isa::Avx512's GEMMs with
 // M >= 8 run on AMX (every type, both layouts). Enabled by default when available, unless the

@@ -1,6 +1,7 @@
 // AVX-512 VBMI instantiation of simd_kernels.inc: the AVX-512 kernels plus the ones that need byte
-// permutes with 128-entry tables (vpermi2b: tern167's digit layout). Selected only on CPUs with
-// AVX512_VBMI (Ice Lake and later, Zen 4), so that no other code path depends on it.
+// permutes with 64- and 128-entry tables (vpermi2b: tern167's digit layout; vpermb: sherry125's
+// rows32 lookups). Selected only on CPUs with AVX512_VBMI (Ice Lake and later, Zen 4), so that no
+// other code path depends on it.
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -23,12 +24,14 @@
 
 namespace as::packed::detail {
 GemmFn avx512vbmi_t167d(QuantType t) { return avx512vbmi::t167d_for(t); }
+GemmFn avx512vbmi_rows32(QuantType t) { return avx512vbmi::rows32_for(t); }
 }  // namespace as::packed::detail
 
 #else
 
 namespace as::packed::detail {
 GemmFn avx512vbmi_t167d(QuantType) { return nullptr; }
+GemmFn avx512vbmi_rows32(QuantType) { return nullptr; }
 }  // namespace as::packed::detail
 
 #endif

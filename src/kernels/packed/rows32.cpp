@@ -118,7 +118,8 @@ void decode_rows32_row(QuantType t, const uint8_t* r32, int64_t n, int64_t K, ui
 
 void gemm_rows32(QuantType t, const uint8_t* il, int64_t N, int64_t K, const float* X, int64_t M, float* Y, Isa isa) {
   check_rows32(t, "gemm_rows32", N, K, il, Y);
-  detail::gemm_layout("gemm_rows32", t, il, N, K, X, M, Y, isa, detail::avx2_rows32(t), detail::avx512_rows32(t),
+  detail::gemm_layout("gemm_rows32", t, il, N, K, X, M, Y, isa, detail::avx2_rows32(t),
+                      detail::cpu_has_vbmi() ? detail::avx512vbmi_rows32(t) : detail::avx512_rows32(t),
                       from_rows32);
 }
 
