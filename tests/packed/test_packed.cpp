@@ -652,6 +652,44 @@ TEST(PackedKernels, Fp8AmxGemmMatchesBf16Reference) {
   }
 }
 
+// fp8_pc GEMV over every finite e4m3 code (subnormals and both zeros included) and activations from
+// 1e-30 to 1e6: each ISA against double math on the exact weights. The AVX2 GEMV holds weights as
+// fp32 * 2^-120 (subnormal fp32 for e4m3 subnormals) and activations * 2^60.
+TEST(PackedKernels, Fp8GemvCoversEveryE4m3Code) {
+  const int64_t N = 3, K = 256 + 16;  // the last 16 columns take the 16-wide tail
+  std::vector<uint8_t> W(size_t(N * (K + 4)));
+  const float scales[N] = {1.0f / 448.0f, 3.5f, 1e-3f};
+  for (int64_t n = 0; n < N; ++n) {
+    uint8_t* row = W.data() + n * (K + 4);
+    std::memcpy(row, &scales[n], 4);
+    for (int64_t k = 0; k < K; ++k) {
+      uint8_t c = uint8_t((k * (2 * n + 1) + 17 * n) & 0xFF);
+      if ((c & 0x7F) == 0x7F) c = uint8_t(c & 0x80);  // the NaN codes become +-0
+      row[4 + k] = c;
+    }
+  }
+  const std::vector<float> Wd = unpack(QuantType::FP8_PC, W, N, K);
+  std::vector<float> x = randn(size_t(K), 11);
+  x[3] = 1e-30f, x[40] = -1e-25f, x[77] = 1e6f, x[100] = -3e5f, x[260] = 1e-20f;
+  int subnormal = 0;
+  for (int64_t k = 0; k < K; ++k) subnormal += (W[size_t(4 + k)] & 0x78) == 0 && (W[size_t(4 + k)] & 7) != 0;
+  EXPECT_GE(subnormal, 14);
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_available(isa)) continue;
+    SCOPED_TRACE(int(isa));
+    std::vector<float> y(size_t(N), NAN);
+    quant_type(QuantType::FP8_PC).kernels[int(isa)].gemv(W.data(), N, K, x.data(), y.data());
+    for (int64_t n = 0; n < N; ++n) {
+      double r = 0, mag = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        r += double(Wd[size_t(n * K + k)]) * x[size_t(k)];
+        mag += std::fabs(double(Wd[size_t(n * K + k)]) * x[size_t(k)]);
+      }
+      EXPECT_LE(std::fabs(y[size_t(n)] - r), order_tol(K) * mag) << "row " << n;
+    }
+  }
+}
+
 TEST(PackedKernels, PublicEntryAndThreadCountDoNotChangeResults) {
   const Problem p = make_problem(QuantType::SHERRY125_G128, 300, 512, 1, 4);
   const Problem g = make_problem(QuantType::Q4Z_G32, 100, 256, 24, 6);
