@@ -653,8 +653,8 @@ TEST(PackedKernels, Fp8AmxGemmMatchesBf16Reference) {
 }
 
 // fp8_pc GEMV over every finite e4m3 code (subnormals and both zeros included) and activations from
-// 1e-30 to 1e6: each ISA against double math on the exact weights. The AVX2 GEMV holds weights as
-// fp32 * 2^-120 (subnormal fp32 for e4m3 subnormals) and activations * 2^60.
+// 1e-30 to 1e20: each ISA against double math on the exact weights. The AVX2 GEMV holds weights as
+// fp32 * 2^-120 (subnormal fp32 for e4m3 subnormals) and activations * 2^60 (* 1 past 2^60).
 TEST(PackedKernels, Fp8GemvCoversEveryE4m3Code) {
   const int64_t N = 3, K = 256 + 16;  // the last 16 columns take the 16-wide tail
   std::vector<uint8_t> W(size_t(N * (K + 4)));
@@ -669,14 +669,15 @@ TEST(PackedKernels, Fp8GemvCoversEveryE4m3Code) {
     }
   }
   const std::vector<float> Wd = unpack(QuantType::FP8_PC, W, N, K);
-  std::vector<float> x = randn(size_t(K), 11);
-  x[3] = 1e-30f, x[40] = -1e-25f, x[77] = 1e6f, x[100] = -3e5f, x[260] = 1e-20f;
   int subnormal = 0;
   for (int64_t k = 0; k < K; ++k) subnormal += (W[size_t(4 + k)] & 0x78) == 0 && (W[size_t(4 + k)] & 7) != 0;
   EXPECT_GE(subnormal, 14);
+  for (const float big : {1e6f, 1e20f})  // 1e20 > 2^60: the AVX2 GEMV keeps such activations unscaled
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (!isa_available(isa)) continue;
-    SCOPED_TRACE(int(isa));
+    SCOPED_TRACE(std::to_string(int(isa)) + " big " + std::to_string(big));
+    std::vector<float> x = randn(size_t(K), 11);
+    x[3] = 1e-30f, x[40] = -1e-25f, x[77] = big, x[100] = -3e5f, x[260] = 1e-20f;
     std::vector<float> y(size_t(N), NAN);
     quant_type(QuantType::FP8_PC).kernels[int(isa)].gemv(W.data(), N, K, x.data(), y.data());
     for (int64_t n = 0; n < N; ++n) {
