@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "kernels/cpu.h"
 #include "kernels/exp_neg.h"
 #include "kernels/half.h"
 
@@ -97,20 +98,6 @@ AT_FN float hsum(__m256 v) {
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
   return _mm_cvtss_f32(s);
 }
-// e^x for x <= 0 (exp_neg.h).
-AT_FN __m256 exp_neg(__m256 x) {
-  namespace E = detail::exp_neg;
-  x = _mm256_max_ps(x, _mm256_set1_ps(E::kMin));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(E::kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(E::kPoly[0]);
-  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(E::kPoly[i]));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 // out[c0 .. c0 + 8 NV) = sum_j p_j V[j][c0 ..]: the output chunk stays in NV registers over all keys
 // (each V row is read once per chunk; no load/store of the output per key).
 template <KvType KT, int NV>
@@ -174,7 +161,7 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttnArgs& a) {
   const __m256 vmx = _mm256_set1_ps(mx);
   __m256 vs = _mm256_setzero_ps();
   for (j = 0; j < tv; j += 8) {
-    const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+    const __m256 e = detail::exp_neg_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
     _mm256_storeu_ps(s + j, e);
     vs = _mm256_add_ps(vs, e);
   }
@@ -206,28 +193,7 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2(const AttnArgs& a) {
   else attend_avx2_t<KvType::F16>(a);
 }
 
-bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
-  return yes;
-}
-bool has_avx512() {
-  static const bool yes = has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl");
-  return yes;
-}
-// The implementation attend() uses: the widest this CPU runs, capped like the packed kernels by
-// ANGELSLIM_PACKED_ISA=scalar|avx2 (A/B runs of a narrower CPU's code paths).
-const std::string& best_isa() {
-  static const std::string best = [] {
-    const char* e = std::getenv("ANGELSLIM_PACKED_ISA");
-    const std::string cap = e ? e : "";
-    if (!has_avx2() || cap == "scalar") return std::string("scalar");
-    if (!has_avx512() || cap == "avx2") return std::string("avx2");
-    return std::string("avx512");
-  }();
-  return best;
-}
+const std::string& best_isa() { return row_kernel_isa(); }  // cpu.h
 }  // namespace
 
 std::vector<std::string> attend_isas() {
@@ -240,8 +206,8 @@ std::vector<std::string> attend_isas() {
 void attend_with(const std::string& isa, const AttnArgs& a) {
   if (isa == "scalar") return attend_ref(a);
   check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
-  if (isa == "avx2" && has_avx2()) return attend_avx2(a);
-  if (isa == "avx512" && has_avx512()) return detail::attend_avx512(a);
+  if (isa == "avx2" && cpu_has_avx2()) return attend_avx2(a);
+  if (isa == "avx512" && cpu_has_avx512()) return detail::attend_avx512(a);
   throw Error("attend: ISA '" + isa + "' is unknown or not supported by this CPU");
 }
 
@@ -257,7 +223,7 @@ void attend(const AttnArgs& a) {
 void attend_block_with(const std::string& isa, const AttnArgs& a, int64_t nq, const float* q, int64_t q_stride,
                        float* out, int64_t o_stride) {
   check(nq >= 1 && q != nullptr && out != nullptr, "attend_block: needs nq >= 1 queries and outputs");
-  if (isa == "avx512" && has_avx512()) {
+  if (isa == "avx512" && cpu_has_avx512()) {
     check(a.T > 0 && a.hd > 0 && a.stride >= a.hd, "attend: bad sizes");
     return detail::attend_block_avx512(a, nq, q, q_stride, out, o_stride);
   }

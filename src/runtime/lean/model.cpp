@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "io/gguf/gguf.h"
 #include "kernels/attention.h"
+#include "kernels/rowops.h"
 #include "kernels/packed/internal.h"
 #include "runtime/lean/lean.h"
 #include "runtime/lean/weights.h"
@@ -19,12 +20,7 @@ using packed::detail::parallel_for;
 
 constexpr int64_t kChunk = 512;  // prefill tokens per forward chunk (buffers are sized for it)
 
-void rmsnorm(const float* x, const float* w, int64_t n, double eps, float* out) {
-  double ss = 0;
-  for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
-  const float r = float(1.0 / std::sqrt(ss / double(n) + eps));
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i];
-}
+using kernels::rmsnorm;
 
 }  // namespace
 
@@ -34,6 +30,7 @@ struct LeanModel::Impl {
   int64_t ctx = 0, pos = 0;
   std::vector<uint8_t> kcache, vcache;  // [L][kv_head][ctx][head_dim] elements of type kv
   std::vector<float> inv_freq;          // [head_dim / 2]
+  std::vector<float> rope_cs;           // [kChunk][2][head_dim / 2]: cos, sin of the chunk's positions
   // activations, [kChunk][...]
   std::vector<float> x, h, q, k, v, att, g, u, qkv, logits, scratch;  // u: [B][2F] when gate/up are fused
   int64_t scratch_tasks = 0;
@@ -148,6 +145,13 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
       check(id >= 0 && id < V, "lean forward: token id " + std::to_string(id) + " out of range");
       W.embed.decode(W.embed.data + uint64_t(id) * W.embed.row_bytes, P.x.data() + m * D);
     }
+    // The rotation angles of the chunk's positions, once for every layer and head.
+    if (int64_t(P.rope_cs.size()) < M * hd) P.rope_cs.resize(size_t(kChunk * hd));
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = float(p0 + m) * P.inv_freq[size_t(i)];
+        P.rope_cs[size_t(m * hd + i)] = std::cos(a), P.rope_cs[size_t(m * hd + half + i)] = std::sin(a);
+      }
     for (size_t l = 0; l < W.layers.size(); ++l) {
       const Layer& L = W.layers[l];
       for (int64_t m = 0; m < M; ++m) rmsnorm(P.x.data() + m * D, L.attn_norm, D, eps, P.h.data() + m * D);
@@ -170,20 +174,14 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
       uint8_t* vc = P.vcache.data() + (int64_t(l) * P.ctx) * KVD * eb;
       // qk-norm, RoPE, then K/V into the cache.
       parallel_for(M, [&](int64_t m) {
-        // The rotation angles of this position, once for all its heads.
-        thread_local std::vector<float> rc, rs;
-        rc.resize(size_t(half)), rs.resize(size_t(half));
-        const float pos = float(p0 + m);
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = pos * P.inv_freq[size_t(i)];
-          rc[size_t(i)] = std::cos(a), rs[size_t(i)] = std::sin(a);
-        }
+        const float* rc = P.rope_cs.data() + m * hd;
+        const float* rs = rc + half;
         auto rope = [&](float* x, const float* nw) {
           if (nw) rmsnorm(x, nw, hd, eps, x);
           // Pair i is (i, i + half) in the HF layout, (2i, 2i + 1) in llama.cpp's llama layout.
           const int64_t stride = W.rope_adjacent ? 2 : 1, other = W.rope_adjacent ? 1 : half;
           for (int64_t i = 0; i < half; ++i) {
-            const float cs = rc[size_t(i)], sn = rs[size_t(i)];
+            const float cs = rc[i], sn = rs[i];
             float* p1 = x + i * stride;
             const float x1 = p1[0], x2 = p1[other];
             p1[0] = x1 * cs - x2 * sn;
@@ -252,7 +250,7 @@ const float* LeanModel::forward(const int32_t* ids, int64_t n, bool all_logits) 
         const float* gr = gs + m * rstride;
         const float* ur = us + m * rstride;
         float* out = P.g.data() + m * F;
-        for (int64_t j = j0; j < j1; ++j) out[j] = gr[j] / (1.0f + std::exp(-gr[j])) * ur[j];
+        kernels::silu_mul(gr + j0, ur + j0, j1 - j0, out + j0);
       });
       L.down.apply(P.g.data(), M, P.h.data());
       for (int64_t i = 0; i < M * D; ++i) P.x[size_t(i)] += P.h[size_t(i)];
