@@ -65,8 +65,6 @@ RO_FN void silu_mul_avx2(const float* g, const float* u, int64_t n, float* out) 
 }
 #endif
 
-void check_n(int64_t n, const char* what) { check(n >= 0, std::string(what) + ": negative length"); }
-
 }  // namespace
 
 std::vector<std::string> rowops_isas() {
@@ -76,8 +74,7 @@ std::vector<std::string> rowops_isas() {
 }
 
 void rmsnorm_with(const std::string& isa, const float* x, const float* w, int64_t n, float eps, float* out) {
-  check_n(n, "rmsnorm");
-  check(n > 0, "rmsnorm: empty row");
+  check(n > 0, "rmsnorm: needs a non-empty row, got length " + std::to_string(n));
   if (isa == "scalar") return rmsnorm_ref(x, w, n, eps, out);
 #if defined(__x86_64__)
   if (isa == "avx2" && cpu_has_avx2()) return rmsnorm_avx2(x, w, n, eps, out);
@@ -86,7 +83,7 @@ void rmsnorm_with(const std::string& isa, const float* x, const float* w, int64_
 }
 
 void silu_mul_with(const std::string& isa, const float* g, const float* u, int64_t n, float* out) {
-  check_n(n, "silu_mul");
+  check(n >= 0, "silu_mul: negative length " + std::to_string(n));
   if (isa == "scalar") return silu_mul_ref(g, u, n, out);
 #if defined(__x86_64__)
   if (isa == "avx2" && cpu_has_avx2()) return silu_mul_avx2(g, u, n, out);
